@@ -1,0 +1,48 @@
+"""The segmentation networks, selectable by name.
+
+``ARCHITECTURES`` is a plain dict from a registry name to an ``nn.Module`` class;
+:func:`create_model` builds one by name. Every constructor argument has a default, and every
+``forward`` returns logits of shape (N, out_channels, H, W), the final map first when a
+network also returns auxiliary (deep supervision) maps.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .unet import UNet
+
+__all__ = ["ARCHITECTURES", "create_model", "resolve_architecture", "UNet"]
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+}
+
+
+def resolve_architecture(arch) -> type[nn.Module]:
+    """Return the ``nn.Module`` class for a registry name, or ``arch`` itself if it is a class.
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message lists the known ones.
+    TypeError
+        For anything that is neither a name nor an ``nn.Module`` subclass.
+    """
+    if isinstance(arch, str):
+        try:
+            return ARCHITECTURES[arch.lower()]
+        except KeyError:
+            known = ", ".join(sorted(ARCHITECTURES))
+            raise KeyError(f"Unknown architecture {arch!r}; known architectures: {known}.") from None
+    if isinstance(arch, type) and issubclass(arch, nn.Module):
+        return arch
+    raise TypeError(
+        f"arch must be a registry name ({', '.join(sorted(ARCHITECTURES))}) or an nn.Module "
+        f"subclass, got {arch!r}."
+    )
+
+
+def create_model(arch: str = "unet", **kwargs) -> nn.Module:
+    """Build a network by registry name, passing ``kwargs`` to its constructor."""
+    return resolve_architecture(arch)(**kwargs)
