@@ -1,0 +1,32 @@
+"""Shared fixtures: fixed seeds and where the real data lives."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REAL_DATA_DIR = Path(
+    os.environ.get("CHROMOSKL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+REAL_H5 = REAL_DATA_DIR / "LowRes_13434_overlapping_pairs_regenerated.h5"
+
+
+@pytest.fixture(autouse=True)
+def seeds_fixed():
+    """Every test starts from the same global random state."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def real_h5():
+    """Path of Pommier's regenerated file; the test is skipped where ../shared/data is absent."""
+    if not REAL_H5.is_file():
+        pytest.skip(f"real data not found at {REAL_H5}")
+    return REAL_H5
