@@ -1,0 +1,504 @@
+"""Joint augmentation of image and label batches, on the batch's own device.
+
+:class:`Augmenter` holds the augmentations of the thesis (Lemma, 2023) and of the recognition
+slides as scikit-learn parameters: each has a probability and a range. The estimator calls
+:meth:`Augmenter.augment_batch` on every training batch (new draws every epoch); a pipeline
+can hold it as an imbalanced-learn style sampler through :meth:`Augmenter.fit_resample`.
+
+Geometry and labels
+-------------------
+Flips and quarter turns move pixels exactly (index arithmetic, no interpolation). Rotation by
+any angle, zoom and translation are one affine map per sample, resampled with one
+``grid_sample`` for the whole batch: bilinear for images, nearest neighbour for labels, so a
+label map never gains a value it did not have. Pixels that come from outside the frame get
+``fill`` in the images and 0 (background) in the labels. Angles are counter-clockwise as an
+image is displayed (row 0 at the top), as in ``skimage.transform.rotate``; the centre of
+rotation and zoom is the centre of the frame, ``((H - 1) / 2, (W - 1) / 2)`` in pixel indices.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+
+__all__ = ["Augmenter"]
+
+_PROBABILITIES = ("hflip", "vflip", "rot90", "rotate", "scale", "translate")
+_PROBABILITIES += ("brightness", "contrast", "blur", "noise")
+#: images per augment_batch call in fit_resample (bounds the memory of the copies)
+_CHUNK = 256
+#: source-from-output index maps of 0..3 counter-clockwise quarter turns (torch.rot90, k=0..3)
+_QUARTER_TURNS = ((1, 0, 0, 1), (0, 1, -1, 0), (-1, 0, 0, -1), (0, -1, 1, 0))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_pair(value, low: float = -math.inf, strict_low: bool = False) -> bool:
+    """Whether ``value`` is an ordered pair ``(a, b)`` of finite reals with ``a >= low``."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        return False
+    a, b = value
+    if not (_is_real(a) and _is_real(b)) or a > b:
+        return False
+    return a > low if strict_low else a >= low
+
+
+def _seed_from(random_state) -> int | None:
+    """A torch seed from an int, a numpy ``RandomState``/``Generator``, or None (fresh entropy)."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    raise TypeError(
+        "random_state must be None, an int, or a numpy RandomState/Generator, "
+        f"got {random_state!r}."
+    )
+
+
+def _check_batch(X, y) -> None:
+    """Validate the tensors given to :meth:`Augmenter.augment_batch`."""
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(
+            "augment_batch takes torch tensors X (n, C, H, W) and y (n, H, W), got "
+            f"{type(X).__name__} and {type(y).__name__}; use fit_resample for numpy arrays."
+        )
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating tensor, got {X.dtype}; convert it with X.float().")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"y must be an integer label tensor, got {y.dtype}; use y.long().")
+    if X.ndim != 4:
+        raise ValueError(f"X must have shape (n, C, H, W), got {tuple(X.shape)}.")
+    n, _, h, w = X.shape
+    if tuple(y.shape) != (n, h, w):
+        raise ValueError(
+            f"y must have shape (n, H, W) = {(n, h, w)} to match X, got {tuple(y.shape)}; "
+            "pad smaller label maps onto the images first (chromoskl._geometry.centre_pad)."
+        )
+    if X.device != y.device:
+        raise ValueError(f"X and y must be on the same device, got {X.device} and {y.device}.")
+
+
+def _bernoulli(p: float, n: int, gen: torch.Generator, device) -> torch.Tensor:
+    """``n`` independent booleans, each True with probability ``p``."""
+    return torch.rand(n, generator=gen, device=device) < p
+
+
+def _uniform(bounds, n: int, gen: torch.Generator, device) -> torch.Tensor:
+    """``n`` float32 draws, uniform between ``bounds[0]`` and ``bounds[1]``."""
+    low, high = float(bounds[0]), float(bounds[1])
+    return low + (high - low) * torch.rand(n, generator=gen, device=device)
+
+
+def _gather_pixels(
+    X: torch.Tensor, y: torch.Tensor, source_i: torch.Tensor, source_j: torch.Tensor, fill: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move pixels: output (i, j) of each sample takes input (source_i, source_j) or the fill."""
+    n, c, h, w = X.shape
+    inside = (source_i >= 0) & (source_i < h) & (source_j >= 0) & (source_j < w)
+    flat = (source_i.clamp(0, h - 1) * w + source_j.clamp(0, w - 1)).reshape(n, h * w)
+    X_out = X.reshape(n, c, h * w).gather(2, flat[:, None, :].expand(n, c, h * w))
+    X_out = torch.where(
+        inside[:, None],
+        X_out.reshape(n, c, h, w),
+        torch.as_tensor(fill, dtype=X.dtype, device=X.device),
+    )
+    y_out = torch.where(inside, y.reshape(n, h * w).gather(1, flat).reshape(n, h, w), 0)
+    return X_out, y_out.to(y.dtype)
+
+
+def _gaussian_blur(X: torch.Tensor, sigma: torch.Tensor, radius: int) -> torch.Tensor:
+    """Blur each sample with its own Gaussian (separable, replicated borders)."""
+    n, c, h, w = X.shape
+    offsets = torch.arange(-radius, radius + 1, device=X.device, dtype=X.dtype)
+    kernel = torch.exp(-0.5 * (offsets[None] / sigma[:, None].to(X.dtype)) ** 2)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)
+    out = F.pad(X.reshape(1, n * c, h, w), (radius,) * 4, mode="replicate")
+    out = F.conv2d(out, kernel[:, None, :, None], groups=n * c)
+    out = F.conv2d(out, kernel[:, None, None, :], groups=n * c)
+    return out.reshape(n, c, h, w)
+
+
+class Augmenter(BaseEstimator):
+    """Random joint augmentation of images and label maps, batched on any device.
+
+    Each augmentation is applied to each sample independently with its probability; its
+    strength is drawn uniformly from its range. Geometric ones move images and labels together;
+    intensity ones touch the images only. The order is: flips and quarter turns, then the affine
+    map (rotation, zoom, translation), then contrast, brightness, blur and noise.
+
+    Parameters
+    ----------
+    hflip : float, default=0.5
+        Probability of a left-right flip.
+    vflip : float, default=0.5
+        Probability of an up-down flip.
+    rot90 : float, default=0.5
+        Probability of a quarter turn by 90, 180 or 270 degrees (equally likely). On non-square
+        images the turn is made inside the frame about its centre (rounded down to the pixel
+        grid when H - W is odd): corners that leave the frame are cut, new ones are filled.
+    rotate : float, default=0.0
+        Probability of a rotation by an angle from ``rotate_range``.
+    rotate_range : tuple of float, default=(-180, 180)
+        Angles in degrees, counter-clockwise.
+    scale : float, default=0.0
+        Probability of a zoom (the "scale/crop/zoom" augmentation) by a factor from
+        ``scale_range``: above 1 zooms in (the border is cropped), below 1 zooms out.
+    scale_range : tuple of float, default=(0.9, 1.1)
+    translate : float, default=0.0
+        Probability of a shift.
+    translate_range : float, default=0.1
+        Largest shift as a fraction of the height (rows) and width (columns); each is drawn from
+        ``[-translate_range, translate_range]`` times that side.
+    brightness : float, default=0.0
+        Probability of adding a constant ``delta * ref`` to an image, ``delta`` from
+        ``brightness_range``. ``ref`` is the intensity scale of the batch: its maximum minus its
+        minimum grey value (before augmentation), so that the range means the same for raw grey
+        values (-15..402), standardised or 0..1 images.
+    brightness_range : tuple of float, default=(-0.1, 0.1)
+    contrast : float, default=0.0
+        Probability of scaling an image about its own mean grey value by a factor from
+        ``contrast_range``.
+    contrast_range : tuple of float, default=(0.8, 1.2)
+    blur : float, default=0.0
+        Probability of a Gaussian blur with a standard deviation (pixels) from ``blur_sigma``.
+    blur_sigma : tuple of float, default=(0.5, 1.5)
+    noise : float, default=0.0
+        Probability of adding Gaussian noise of standard deviation ``noise_std * ref`` to every
+        pixel (``ref`` as for ``brightness``).
+    noise_std : float, default=0.05
+    fill : float, default=0.0
+        Grey value of image pixels that come from outside the frame (labels get 0).
+    n_copies : int, default=1
+        Augmented copies of every sample returned by :meth:`fit_resample`.
+    random_state : int, numpy RandomState or Generator, or None, default=None
+        Seeds a ``torch.Generator`` created on first use on the batch's device: the same int
+        gives the same draws; None gives fresh entropy. Successive calls continue the stream,
+        so every batch and every epoch gets new draws. A clone or an unpickled copy starts the
+        stream again from ``random_state``.
+
+    References
+    ----------
+    Lemma, thesis (2023): flips and rotations of the training images. The recognition slides:
+    flips, rotations, scale/crop/zoom, brightness, contrast, blur and noise. Departures: all
+    of them are drawn per sample and applied to whole batches on the training device; the
+    intensity ranges are relative to each batch's grey-value range rather than absolute.
+
+    Examples
+    --------
+    >>> import torch
+    >>> aug = Augmenter(random_state=0)
+    >>> X, y = torch.rand(4, 1, 16, 16), torch.randint(0, 4, (4, 16, 16))
+    >>> X_aug, y_aug = aug.augment_batch(X, y)
+    >>> X_aug.shape, y_aug.shape
+    (torch.Size([4, 1, 16, 16]), torch.Size([4, 16, 16]))
+    """
+
+    def __init__(
+        self,
+        hflip=0.5,
+        vflip=0.5,
+        rot90=0.5,
+        rotate=0.0,
+        rotate_range=(-180.0, 180.0),
+        scale=0.0,
+        scale_range=(0.9, 1.1),
+        translate=0.0,
+        translate_range=0.1,
+        brightness=0.0,
+        brightness_range=(-0.1, 0.1),
+        contrast=0.0,
+        contrast_range=(0.8, 1.2),
+        blur=0.0,
+        blur_sigma=(0.5, 1.5),
+        noise=0.0,
+        noise_std=0.05,
+        fill=0.0,
+        n_copies=1,
+        random_state=None,
+    ):
+        self.hflip = hflip
+        self.vflip = vflip
+        self.rot90 = rot90
+        self.rotate = rotate
+        self.rotate_range = rotate_range
+        self.scale = scale
+        self.scale_range = scale_range
+        self.translate = translate
+        self.translate_range = translate_range
+        self.brightness = brightness
+        self.brightness_range = brightness_range
+        self.contrast = contrast
+        self.contrast_range = contrast_range
+        self.blur = blur
+        self.blur_sigma = blur_sigma
+        self.noise = noise
+        self.noise_std = noise_std
+        self.fill = fill
+        self.n_copies = n_copies
+        self.random_state = random_state
+
+    # public API ----------------------------------------------------------------------------
+
+    def augment_batch(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augment a batch of images and label maps jointly, on their device.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, C, H, W), floating
+        y : torch.Tensor of shape (n, H, W), integer labels, on the same device as ``X``
+
+        Returns
+        -------
+        X_aug : torch.Tensor of shape (n, C, H, W), same dtype and device
+        y_aug : torch.Tensor of shape (n, H, W), same dtype and device
+
+        Raises
+        ------
+        TypeError
+            If ``X`` or ``y`` is not a tensor of the right kind.
+        ValueError
+            For invalid parameters, mismatched shapes, or tensors on different devices.
+        """
+        self._validate_params()
+        _check_batch(X, y)
+        gen = self._generator_for(X.device)
+        with torch.no_grad():
+            ref = (X.amax() - X.amin()) if (self.brightness or self.noise) else None
+            X, y = self._flip_and_turn(X, y, gen)
+            X, y = self._affine(X, y, gen)
+            X = self._intensity(X, gen, ref)
+        return X, y
+
+    def fit_resample(self, X, y):
+        """Return the samples followed by ``n_copies`` augmented copies (imbalanced-learn style).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, H, W) or (n, C, H, W), real dtype
+        y : ndarray of shape (n, H, W), integer labels
+
+        Returns
+        -------
+        X_res : ndarray of shape (n * (1 + n_copies), ...), the layout and dtype of ``X``
+            Integer images are rounded (and clipped to the dtype's range).
+        y_res : ndarray of shape (n * (1 + n_copies), H, W), the dtype of ``y``
+
+        Raises
+        ------
+        TypeError, ValueError
+            For arrays of the wrong kind or shape, or invalid parameters.
+        """
+        self._validate_params()
+        X, y = np.asarray(X), np.asarray(y)
+        X4 = self._check_arrays(X, y)
+        work = torch.float64 if X.dtype == np.float64 else torch.float32
+        X_parts, y_parts = [X], [y]
+        for _ in range(self.n_copies):
+            for start in range(0, len(X4), _CHUNK):
+                xb = torch.as_tensor(X4[start : start + _CHUNK], dtype=work)
+                yb = torch.as_tensor(y[start : start + _CHUNK].astype(np.int64))
+                xa, ya = self.augment_batch(xb, yb)
+                xa = xa.numpy()
+                X_parts.append(_cast_like(xa if X.ndim == 4 else xa[:, 0], X.dtype))
+                y_parts.append(ya.numpy().astype(y.dtype))
+        return np.concatenate(X_parts), np.concatenate(y_parts)
+
+    # steps ---------------------------------------------------------------------------------
+
+    def _flip_and_turn(
+        self, X: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flips and quarter turns as one exact pixel permutation per sample."""
+        if not (self.hflip or self.vflip or self.rot90):
+            return X, y
+        n, _, h, w = X.shape
+        dev = X.device
+        col_sign = 1 - 2 * _bernoulli(self.hflip, n, gen, dev).long()
+        row_sign = 1 - 2 * _bernoulli(self.vflip, n, gen, dev).long()
+        turns = torch.randint(1, 4, (n,), generator=gen, device=dev)
+        turns = torch.where(_bernoulli(self.rot90, n, gen, dev), turns, 0)
+        m = torch.tensor(_QUARTER_TURNS, device=dev)[turns]  # (n, 4): source = M @ flip(output)
+        # doubled offsets from the centre keep the arithmetic in integers
+        di = (2 * torch.arange(h, device=dev) - (h - 1))[None, :, None] * row_sign[:, None, None]
+        dj = (2 * torch.arange(w, device=dev) - (w - 1))[None, None, :] * col_sign[:, None, None]
+        m = m[:, :, None, None]
+        source_i = torch.div((h - 1) + m[:, 0] * di + m[:, 1] * dj, 2, rounding_mode="floor")
+        source_j = torch.div((w - 1) + m[:, 2] * di + m[:, 3] * dj, 2, rounding_mode="floor")
+        return _gather_pixels(X, y, source_i, source_j, self.fill)
+
+    def _affine(
+        self, X: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotation, zoom and translation: one affine_grid and grid_sample for the batch."""
+        if not (self.rotate or self.scale or self.translate):
+            return X, y
+        n, _, h, w = X.shape
+        dev = X.device
+        do_rotate = _bernoulli(self.rotate, n, gen, dev)
+        angle = torch.where(do_rotate, _uniform(self.rotate_range, n, gen, dev), 0.0)
+        do_scale = _bernoulli(self.scale, n, gen, dev)
+        zoom = torch.where(do_scale, _uniform(self.scale_range, n, gen, dev), 1.0)
+        do_shift = _bernoulli(self.translate, n, gen, dev)
+        t = float(self.translate_range)
+        shift = torch.where(do_shift[:, None], _uniform((-t, t), 2 * n, gen, dev).view(n, 2), 0.0)
+        theta = _affine_theta(torch.deg2rad(angle), zoom, shift, h, w)
+        grid_dtype = torch.float64 if X.dtype == torch.float64 else torch.float32
+        grid = F.affine_grid(theta.to(grid_dtype), list(X.shape), align_corners=False)
+        options = {"padding_mode": "zeros", "align_corners": False}
+        # shifting by fill makes the zeros that come from outside the frame equal to fill
+        X_new = F.grid_sample(X - self.fill, grid.to(X.dtype), mode="bilinear", **options)
+        X_new = X_new + self.fill
+        y_new = F.grid_sample(y[:, None].to(grid_dtype), grid, mode="nearest", **options)
+        y_new = y_new[:, 0].round().to(y.dtype)
+        moved = do_rotate | do_scale | do_shift
+        X = torch.where(moved[:, None, None, None], X_new, X)
+        return X, torch.where(moved[:, None, None], y_new, y)
+
+    def _intensity(
+        self, X: torch.Tensor, gen: torch.Generator, ref: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Contrast, brightness, blur and noise, each per sample with its probability."""
+        n = X.shape[0]
+        dev = X.device
+        if self.contrast:
+            factor = torch.where(
+                _bernoulli(self.contrast, n, gen, dev),
+                _uniform(self.contrast_range, n, gen, dev),
+                1.0,
+            ).to(X.dtype)[:, None, None, None]
+            mean = X.mean(dim=(1, 2, 3), keepdim=True)
+            X = mean + factor * (X - mean)
+        if self.brightness:
+            delta = torch.where(
+                _bernoulli(self.brightness, n, gen, dev),
+                _uniform(self.brightness_range, n, gen, dev),
+                0.0,
+            )
+            X = X + (delta * ref).to(X.dtype)[:, None, None, None]
+        if self.blur:
+            do_blur = _bernoulli(self.blur, n, gen, dev)
+            sigma = _uniform(self.blur_sigma, n, gen, dev)
+            radius = max(1, math.ceil(3 * float(self.blur_sigma[1])))
+            X = torch.where(do_blur[:, None, None, None], _gaussian_blur(X, sigma, radius), X)
+        if self.noise:
+            std = torch.where(_bernoulli(self.noise, n, gen, dev), float(self.noise_std) * ref, 0.0)
+            noise = torch.randn(X.shape, generator=gen, device=dev, dtype=X.dtype)
+            X = X + std.to(X.dtype)[:, None, None, None] * noise
+        return X
+
+    # state ---------------------------------------------------------------------------------
+
+    def _generator_for(self, device: torch.device) -> torch.Generator:
+        """The random stream on ``device``, created (and seeded) on first use there."""
+        old = getattr(self, "_generator", None)
+        if old is not None and old.device == device:
+            return old
+        gen = torch.Generator(device=device)
+        if old is not None:  # moved to another device: continue from the old stream
+            seed = int(torch.randint(0, 2**62, (1,), generator=old, device=old.device))
+        else:
+            seed = _seed_from(self.random_state)
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(seed)
+        self._generator = gen
+        return gen
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_generator", None)  # device-bound and not needed: recreated on first use
+        return state
+
+    # validation ----------------------------------------------------------------------------
+
+    def _validate_params(self) -> None:
+        """Raise one ``ValueError`` that names every invalid parameter."""
+        errors = [
+            f"{name} must be a probability in [0, 1], got {getattr(self, name)!r}"
+            for name in _PROBABILITIES
+            if not (_is_real(getattr(self, name)) and 0 <= getattr(self, name) <= 1)
+        ]
+        pairs = {
+            "rotate_range": ({}, "(low, high) degrees with low <= high, e.g. (-180, 180)"),
+            "scale_range": ({"low": 0, "strict_low": True}, "(low, high) with 0 < low <= high"),
+            "brightness_range": ({}, "(low, high) with low <= high"),
+            "contrast_range": ({"low": 0}, "(low, high) with 0 <= low <= high"),
+            "blur_sigma": ({"low": 0, "strict_low": True}, "(low, high) with 0 < low <= high"),
+        }
+        for name, (bounds, hint) in pairs.items():
+            if not _is_pair(getattr(self, name), **bounds):
+                errors.append(f"{name} must be {hint}, got {getattr(self, name)!r}")
+        for name in ("translate_range", "noise_std"):
+            value = getattr(self, name)
+            if not (_is_real(value) and value >= 0):
+                errors.append(f"{name} must be a number >= 0, got {value!r}")
+        if not _is_real(self.fill):
+            errors.append(f"fill must be a finite number, got {self.fill!r}")
+        n_copies = self.n_copies
+        if not (
+            isinstance(n_copies, numbers.Integral)
+            and not isinstance(n_copies, bool)
+            and n_copies >= 0
+        ):
+            errors.append(f"n_copies must be an int >= 0, got {n_copies!r}")
+        if errors:
+            raise ValueError("Invalid Augmenter parameters: " + "; ".join(errors) + ".")
+
+    @staticmethod
+    def _check_arrays(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Validate fit_resample's arrays; return X as (n, C, H, W)."""
+        if X.dtype == bool or not (
+            np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)
+        ):
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
+        if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(
+                f"y must hold integer labels, got dtype {y.dtype}; use y.astype(np.uint8)."
+            )
+        if X.ndim not in (3, 4):
+            raise ValueError(f"X must have shape (n, H, W) or (n, C, H, W), got {X.shape}.")
+        X4 = X if X.ndim == 4 else X[:, None]
+        n, _, h, w = X4.shape
+        if y.shape != (n, h, w):
+            raise ValueError(f"y must have shape {(n, h, w)} to match X, got {y.shape}.")
+        return X4
+
+
+def _affine_theta(
+    angle: torch.Tensor, zoom: torch.Tensor, shift: torch.Tensor, h: int, w: int
+) -> torch.Tensor:
+    """``affine_grid`` matrices (n, 2, 3) mapping output to source, in normalised coordinates.
+
+    In pixel offsets from the centre (x right, y down) the image is mapped by
+    ``out = zoom * R(angle) @ src + t`` with ``t = shift * (w, h)``, so the source of an output
+    pixel is ``R(angle).T @ (out - t) / zoom``. With ``align_corners=False`` a normalised
+    coordinate is ``2 * offset / side``, hence the ``h / w`` factors on the off-diagonal terms.
+    """
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    tx, ty = shift[:, 1] * w, shift[:, 0] * h
+    a00, a01, a10, a11 = cos, -sin, sin, cos  # R(angle).T / zoom, R = [[cos, sin], [-sin, cos]]
+    b0 = -(a00 * tx + a01 * ty)
+    b1 = -(a10 * tx + a11 * ty)
+    row0 = torch.stack([a00, a01 * h / w, 2 * b0 / w], dim=1)
+    row1 = torch.stack([a10 * w / h, a11, 2 * b1 / h], dim=1)
+    return torch.stack([row0, row1], dim=1)
+
+
+def _cast_like(X: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Cast augmented images to ``dtype``, rounding and clipping for integer dtypes."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        X = np.clip(np.rint(X), info.min, info.max)
+    return X.astype(dtype)
