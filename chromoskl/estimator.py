@@ -1,0 +1,566 @@
+"""``ChromosomeSegmenter``: every architecture of chromoskl as one scikit-learn estimator."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import is_dataset, to_tensor
+
+from . import __version__
+from ._geometry import centre_crop, centre_offsets
+from ._validation import check_images, check_images_and_labels
+from .architectures import resolve_architecture
+from .losses import resolve_criterion
+from .splits import ValidationSplit
+
+__all__ = ["ChromosomeSegmenter"]
+
+#: class indices of the two whole chromosomes (DESIGN: A = {1, 3}, B = {2, 3})
+CHROMOSOME_CLASSES = ((1, 3), (2, 3))
+_FORMAT = "chromoskl-model"
+_LR_SCHEDULES = (None, "step", "plateau")
+
+
+def softmax_over_classes(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the class axis (dim 1) of (N, C, H, W) logits.
+
+    skorch's default for cross-entropy applies the softmax over the last axis, which for
+    images is the width.
+    """
+    return torch.softmax(logits, dim=1)
+
+
+def resolve_device(device) -> str:
+    """``"auto"`` becomes ``"cuda"`` when CUDA is available, else ``"cpu"``; others pass."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th of the 8 flips/rotations by 90 degrees of the last two axes."""
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if k >= 4 else x
+
+
+def _undo_dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    if k >= 4:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, -(k % 4), dims=(-2, -1))
+
+
+class ChromosomeSegmenter(NeuralNet):
+    """Segment images of overlapping chromosomes into background, A, B and overlap.
+
+    A skorch ``NeuralNet`` (not ``NeuralNetClassifier``, whose stratified split and accuracy
+    score are wrong for masks) that takes images and per-pixel labels as numpy arrays, so that
+    ``GridSearchCV``, ``cross_validate`` with ``GroupKFold``, ``Pipeline``, ``clone`` and
+    pickling work as with any scikit-learn estimator.
+
+    Any image size works: each batch is padded (edge values repeated, centred) to the size the
+    network needs and its output cropped back, so predictions have the input's height and
+    width. Label maps smaller than the images are centred on them (the convention of
+    :class:`~chromoskl.transformers.PadToShape`).
+
+    Parameters
+    ----------
+    arch : str or nn.Module class, default="unet"
+        A name of :data:`chromoskl.architectures.ARCHITECTURES` or an ``nn.Module`` class
+        whose ``forward`` returns (N, 4, H, W) logits (or a tuple of them, the final map
+        first, for deep supervision). ``module__*`` parameters reach its constructor.
+    criterion : str or nn.Module class, default="ce"
+        A name of :data:`chromoskl.losses.LOSSES` or a loss class called as
+        ``criterion(logits, labels)``; ``criterion__*`` parameters reach its constructor.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        ``optimizer__*`` parameters (e.g. ``optimizer__weight_decay``) reach it.
+    lr : float, default=1e-3
+        Learning rate (Adam with 1e-3, as ARMS Net trained).
+    max_epochs : int, default=10
+    batch_size : int, default=32
+    train_split : callable or None, default=ValidationSplit(0.1, random_state=0)
+        Internal validation split for the validation loss, the ``valid_overlap_iou`` score,
+        early stopping and checkpoints. ``groups`` given to ``fit`` hold out whole groups.
+        None trains on every image.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when it is available, else the CPU; or any torch device string.
+    random_state : int or None, default=None
+        Seeds the weights' initialisation, the shuffling and the global torch generator at the
+        start of ``fit``, so that two CPU fits give identical predictions.
+    augment : Augmenter or None, default=None
+        Joint image/label augmentation applied to every training batch on the model's device
+        (never to validation or prediction); cloned at the start of each fit; ``augment__*``
+        parameters are searchable.
+    tta : bool, default=False
+        Test-time augmentation: ``predict_proba`` averages the probabilities over the 8
+        flips and rotations by 90 degrees.
+    patience : int or None, default=None
+        Stop when the validation loss has not improved for this many epochs and restore the
+        best weights (the papers used 10 and 30). Needs ``train_split``.
+    lr_schedule : {None, "step", "plateau"}, default=None
+        ``"step"`` halves the learning rate every 10 epochs; ``"plateau"`` halves it when the
+        validation loss has not improved for 5 epochs. Tune them through
+        ``callbacks__lr_schedule__step_size`` and friends.
+    deep_supervision_weights : sequence of float or None, default=None
+        Weights of the heads of a deeply supervised network (final map first) in the loss;
+        None averages them. ``predict`` and the scores always use the final map.
+    verbose : int, default=0
+        1 prints a line per epoch and a progress bar.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``callbacks``, ``iterator_train__*``,
+        ``warm_start``, ``module__*``, ``criterion__*``, ``optimizer__*``, ...).
+
+    Attributes
+    ----------
+    module_ : nn.Module
+        The fitted network.
+    criterion_ : nn.Module
+    optimizer_ : torch.optim.Optimizer
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``valid_loss``, ``valid_overlap_iou``, ``dur``.
+    device_ : str
+        The device actually used.
+    augment_ : Augmenter or None
+        The augmenter of the current fit.
+    classes_ : ndarray
+        The class indices, ``[0, 1, 2, 3]``.
+
+    Examples
+    --------
+    >>> from chromoskl import ChromosomeSegmenter
+    >>> from chromoskl.datasets import make_overlapping_chromosomes
+    >>> data = make_overlapping_chromosomes(64, random_state=0)
+    >>> seg = ChromosomeSegmenter(max_epochs=1, module__base_channels=8, random_state=0)
+    >>> seg.fit(data.images, data.labels).predict(data.images[:2]).shape
+    (2, 94, 93)
+    """
+
+    prefixes_ = NeuralNet.prefixes_ + ["augment"]
+
+    def __init__(
+        self,
+        arch="unet",
+        *,
+        criterion="ce",
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=32,
+        train_split=ValidationSplit(0.1, random_state=0),
+        device="auto",
+        random_state=None,
+        augment=None,
+        tta=False,
+        patience=None,
+        lr_schedule=None,
+        deep_supervision_weights=None,
+        verbose=0,
+        **kwargs,
+    ):
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("predict_nonlinearity", softmax_over_classes)
+        super().__init__(
+            module=arch,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        # skorch stores the network as ``module``; ours is called ``arch``.
+        vars(self).pop("module")
+        self.arch = arch
+        self.random_state = random_state
+        self.augment = augment
+        self.tta = tta
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.deep_supervision_weights = deep_supervision_weights
+
+    # ------------------------------------------------------------------ initialisation
+
+    def _check_segmenter_params(self):
+        """Collect every bad argument into one ValueError, as skorch's ``_validate_params``."""
+        problems = []
+        try:
+            resolve_architecture(self.arch)
+        except (KeyError, TypeError) as error:
+            problems.append(str(error).strip("'\""))
+        try:
+            resolve_criterion(self.criterion)
+        except (ValueError, TypeError) as error:
+            problems.append(str(error))
+        if self.lr_schedule not in _LR_SCHEDULES:
+            problems.append(
+                f"lr_schedule must be one of {_LR_SCHEDULES}, got {self.lr_schedule!r}."
+            )
+        if self.patience is not None:
+            if not isinstance(self.patience, int) or self.patience < 1:
+                problems.append(f"patience must be a positive int or None, got {self.patience!r}.")
+            elif not self.train_split:
+                problems.append(
+                    "patience (early stopping) needs a validation split: keep train_split or "
+                    "set patience=None."
+                )
+        if self.lr_schedule == "plateau" and not self.train_split:
+            problems.append("lr_schedule='plateau' watches the validation loss: keep train_split.")
+        if self.augment is not None and not hasattr(self.augment, "augment_batch"):
+            problems.append(
+                "augment must be a chromoskl.augmentation.Augmenter (an object with "
+                f"augment_batch(X, y)), got {self.augment!r}."
+            )
+        if not isinstance(self.batch_size, int) or not (self.batch_size >= 1 or self.batch_size == -1):
+            problems.append(f"batch_size must be a positive int (or -1), got {self.batch_size!r}.")
+        if problems:
+            raise ValueError("Invalid ChromosomeSegmenter parameters:\n- " + "\n- ".join(problems))
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        callbacks.append(
+            (
+                "valid_overlap_iou",
+                EpochScoring(
+                    _overlap_iou_score, lower_is_better=False, name="valid_overlap_iou"
+                ),
+            )
+        )
+        if self.patience:
+            callbacks.append(
+                ("early_stopping", EarlyStopping(patience=self.patience, load_best=True))
+            )
+        if self.lr_schedule == "step":
+            callbacks.append(
+                ("lr_schedule", LRScheduler("StepLR", step_size=10, gamma=0.5))
+            )
+        elif self.lr_schedule == "plateau":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler("ReduceLROnPlateau", monitor="valid_loss", patience=5, factor=0.5),
+                )
+            )
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def initialize(self):
+        """Validate the parameters, resolve the device and seed, then build every part."""
+        self._check_segmenter_params()
+        self.device_ = resolve_device(self.device)
+        if self.random_state is not None:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            # Seeds the weights' initialisation and everything random during fit (dropout).
+            torch.manual_seed(seed)
+            self.shuffle_generator_ = torch.Generator().manual_seed(seed)
+        else:
+            self.shuffle_generator_ = None
+        with self._skorch_sees_resolved_device():
+            super().initialize()
+        self.augment_ = None
+        if self.augment is not None:
+            self.augment_ = clone(self.augment).set_params(**self.get_params_for("augment"))
+        self.classes_ = np.arange(self._n_classes())
+        return self
+
+    @contextmanager
+    def _skorch_sees_resolved_device(self):
+        """Let skorch's own initialisation move modules to ``device_``, not to ``"auto"``."""
+        requested = self.device
+        vars(self)["device"] = self.device_
+        try:
+            yield
+        finally:
+            vars(self)["device"] = requested
+
+    def set_params(self, **kwargs):
+        if not getattr(self, "initialized_", False):
+            return super().set_params(**kwargs)
+        if "device" in kwargs:
+            vars(self)["device"] = kwargs.pop("device")
+            self.device_ = resolve_device(self.device)
+            for name in self._modules + self._criteria:
+                part = getattr(self, name + "_", None)
+                if isinstance(part, torch.nn.Module):
+                    part.to(self.device_)
+        # set_params re-initialises the module when module__* changes: skorch then moves it
+        with self._skorch_sees_resolved_device():
+            super().set_params(**kwargs)
+        return self
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        # skorch may have fallen back to the CPU when the pickle came from a GPU machine
+        self.device_ = self.device
+        vars(self)["device"] = requested if requested == "auto" else self.device
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        self.module_ = resolve_architecture(self.arch)(**kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        self.criterion_ = resolve_criterion(self.criterion)(**kwargs)
+        return self
+
+    def _n_classes(self) -> int:
+        """Number of classes: ``module__out_channels``, else the network's default."""
+        module_params = self.get_params_for("module")
+        if "out_channels" in module_params:
+            return int(module_params["out_channels"])
+        try:
+            signature = inspect.signature(resolve_architecture(self.arch))
+            return int(signature.parameters["out_channels"].default)
+        except (KeyError, TypeError, ValueError):
+            return 4
+
+    # ------------------------------------------------------------------ data
+
+    def get_dataset(self, X, y=None):
+        """Check images (and labels) and wrap them in a skorch ``Dataset``.
+
+        Images become float32 (n, C, H, W); labels int64 (n, H, W), centred on the images when
+        they are smaller.
+        """
+        if is_dataset(X):
+            return X
+        if y is None:
+            return Dataset(check_images(X), None)
+        images, labels = check_images_and_labels(X, y, n_classes=self._n_classes())
+        return Dataset(images, labels)
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; training batches are shuffled from the seeded generator."""
+        generator = getattr(self, "shuffle_generator_", None)
+        if not training or generator is None:
+            return super().get_iterator(dataset, training=training)
+        kwargs = {"batch_size": self.batch_size, "generator": generator}
+        kwargs.update(self.get_params_for("iterator_train"))
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        return self.iterator_train(dataset, **kwargs)
+
+    # ------------------------------------------------------------------ forward and loss
+
+    def infer(self, x, **fit_params):
+        """Pad the batch to the network's divisor, run it, crop every output back.
+
+        ``fit_params`` (such as ``groups``) serve the split and never reach the network.
+        """
+        x = to_tensor(x, device=self.device_)
+        height, width = x.shape[-2:]
+        divisor = int(getattr(self.module_, "input_divisor", 1))
+        padded = (math.ceil(height / divisor) * divisor, math.ceil(width / divisor) * divisor)
+        if padded != (height, width):
+            top, left = centre_offsets((height, width), padded)
+            bottom, right = padded[0] - height - top, padded[1] - width - left
+            # Repeating the edge keeps the padding at the background's grey level whatever the
+            # intensity scaling; zeros would be a bright border after standardisation.
+            x = F.pad(x, (left, right, top, bottom), mode="replicate")
+        output = self.module_(x)
+        if isinstance(output, (tuple, list)):
+            return tuple(centre_crop(head, (height, width)) for head in output)
+        return centre_crop(output, (height, width))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on the final map, or the weighted mean over deep-supervision heads."""
+        y_true = to_tensor(y_true, device=self.device_)
+        if not isinstance(y_pred, (tuple, list)):
+            return self.criterion_(y_pred, y_true)
+        weights = self.deep_supervision_weights
+        if weights is None:
+            weights = [1.0] * len(y_pred)
+        if len(weights) != len(y_pred):
+            raise ValueError(
+                f"deep_supervision_weights has {len(weights)} weights but the network returns "
+                f"{len(y_pred)} maps; give one weight per map (final map first)."
+            )
+        total = sum(w * self.criterion_(head, y_true) for w, head in zip(weights, y_pred))
+        return total / float(sum(weights))
+
+    def train_step_single(self, batch, **fit_params):
+        """One training step; the batch is augmented on the device first when asked."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        if self.augment_ is not None:
+            Xi, yi = self.augment_.augment_batch(
+                to_tensor(Xi, device=self.device_), to_tensor(yi, device=self.device_)
+            )
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        """Forward pass for prediction; with ``tta`` the log of the mean probability over the
+        8 flips/rotations, so that the softmax of ``predict_proba`` returns that mean."""
+        if not self.tta or training:
+            return super().evaluation_step(batch, training=training)
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device_)
+        self._set_training(False)
+        with torch.no_grad():
+            total = 0.0
+            for k in range(8):
+                logits = self.infer(_dihedral(Xi, k))
+                logits = logits[0] if isinstance(logits, tuple) else logits
+                total = total + _undo_dihedral(torch.softmax(logits, dim=1), k)
+            return torch.log((total / 8).clamp_min(1e-12))
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_proba(self, X):
+        """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1."""
+        return super().predict_proba(X).astype(np.float32, copy=False)
+
+    def predict(self, X):
+        """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap."""
+        return self.predict_proba(X).argmax(axis=1).astype(np.uint8)
+
+    def predict_instances(self, X):
+        """The two whole chromosomes, (n, 2, H, W) bool: A = {1, 3}, B = {2, 3}."""
+        return labels_to_instances(self.predict(X))
+
+    def score(self, X, y):
+        """Overlap-class IoU pooled over every pixel of every image (ARMS Net's main number).
+
+        Predictions larger than ``y`` are cropped centred to its size.
+        """
+        return _overlap_iou_score(self, X, y)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Write the weights and the parameters to one file, whole or not at all.
+
+        The file holds only tensors, numbers and strings, so
+        ``torch.load(path, weights_only=True)`` reads it and it cannot run code. The
+        parameters that cannot be written that way (callbacks, an ``nn.Module`` class given as
+        ``arch``, an augmenter) are left out: pass them again to :meth:`load`.
+        """
+        self.check_is_fitted()
+        payload = {
+            "format": _FORMAT,
+            "chromoskl_version": __version__,
+            "params": json.dumps(self._portable_params()),
+            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+            "history": json.dumps(_jsonable(self.history_.to_list())),
+        }
+        atomic_torch_save(payload, path)
+        return self
+
+    @classmethod
+    def load(cls, path, **params):
+        """Rebuild a segmenter written by :meth:`save`; ``params`` override the stored ones."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No model file at {path}.")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises many kinds for a damaged file
+            raise ValueError(
+                f"{path} is not a readable chromoskl model file ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else 'unreadable'})."
+            ) from None
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(
+                f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."
+            )
+        stored = json.loads(payload["params"])
+        seg = cls(**{**stored, **params})
+        seg.initialize()
+        seg.module_.load_state_dict(payload["state_dict"])
+        seg.module_.to(seg.device_)
+        from skorch.history import History
+
+        seg.history_ = History(json.loads(payload["history"]))
+        return seg
+
+    def _portable_params(self) -> dict:
+        params = {}
+        if isinstance(self.arch, str):
+            params["arch"] = self.arch
+        if isinstance(self.criterion, str):
+            params["criterion"] = self.criterion
+        for name, value in self.get_params(deep=False).items():
+            if name in {"arch", "criterion"} or name.startswith("callbacks"):
+                continue
+            try:
+                json.dumps(value)
+            except TypeError:
+                continue
+            params[name] = value
+        if isinstance(self.optimizer, type) and self.optimizer.__module__.startswith("torch.optim"):
+            params.pop("optimizer", None)
+        return params
+
+    def __repr__(self):
+        changed = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k in ("arch", "criterion", "max_epochs", "batch_size", "lr", "device")
+            or k.startswith(("module__", "criterion__"))
+        }
+        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        state = "fitted" if getattr(self, "initialized_", False) else "unfitted"
+        return f"ChromosomeSegmenter({inner}) [{state}]"
+
+
+def labels_to_instances(labels: np.ndarray) -> np.ndarray:
+    """Split label masks (n, H, W) into whole-chromosome masks (n, 2, H, W) bool."""
+    labels = np.asarray(labels)
+    return np.stack([np.isin(labels, classes) for classes in CHROMOSOME_CLASSES], axis=1)
+
+
+def _overlap_iou_score(net, X, y):
+    from .metrics import SCORERS
+
+    return SCORERS["overlap_iou"](net, X, y)
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value):
+    """History entries as JSON: numpy numbers become Python numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+

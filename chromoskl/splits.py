@@ -1,0 +1,66 @@
+"""The estimator's internal validation split, aware of groups of images."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+from torch.utils.data import Subset
+
+__all__ = ["ValidationSplit"]
+
+
+class ValidationSplit(BaseEstimator):
+    """Hold out a fixed, non-stratified fraction of the training images for validation.
+
+    A drop-in ``train_split`` for skorch: ``split(dataset, y=None, groups=None)`` returns the
+    training and validation subsets. When ``groups`` is given (``seg.fit(X, y, groups=pairs)``),
+    whole groups are held out (``GroupShuffleSplit``), so that early stopping is judged on
+    chromosome pairs the network has not seen, as on a grouped test set. skorch's own
+    ``ValidSplit`` is stratified for classifiers and ignores groups; neither fits masks.
+
+    Parameters
+    ----------
+    fraction : float, default=0.1
+        Fraction of the images (or of the groups) held out, in (0, 1).
+    random_state : int, default=0
+        Seed of the split, fixed so that repeated fits validate on the same images.
+    """
+
+    def __init__(self, fraction: float = 0.1, random_state: int = 0):
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, groups=None):
+        if not 0.0 < self.fraction < 1.0:
+            raise ValueError(
+                f"ValidationSplit.fraction must lie strictly between 0 and 1, got "
+                f"{self.fraction!r}; use train_split=None to train without validation."
+            )
+        n = len(dataset)
+        indices = np.arange(n)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if len(groups) != n:
+                raise ValueError(
+                    f"groups has {len(groups)} entries but there are {n} images: give one group "
+                    "label per image."
+                )
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "A grouped validation split needs at least 2 distinct groups, got 1."
+                )
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=self.fraction, random_state=self.random_state
+            )
+        else:
+            if n < 2:
+                raise ValueError(
+                    "A validation split needs at least 2 images; give more images or set "
+                    "train_split=None."
+                )
+            splitter = ShuffleSplit(
+                n_splits=1, test_size=self.fraction, random_state=self.random_state
+            )
+        train, valid = next(splitter.split(indices, groups=groups))
+        return Subset(dataset, train), Subset(dataset, valid)
