@@ -10,12 +10,39 @@ from __future__ import annotations
 
 from torch import nn
 
+from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
+from .attention_unet import AttentionUNet
+from .cenet import CENet
 from .unet import UNet
+from .unetpp import UNetPlusPlus
 
-__all__ = ["ARCHITECTURES", "create_model", "resolve_architecture", "UNet"]
+__all__ = [
+    "ARCHITECTURES",
+    "create_model",
+    "resolve_architecture",
+    "UNet",
+    "AttentionUNet",
+    "UNetPlusPlus",
+    "CENet",
+    "ARMSNet",
+    "UNetR",
+    "UNetPR",
+    "UNetAR",
+    "UNetDAR",
+    "UNetAAR",
+]
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet": UNet,
+    "attention_unet": AttentionUNet,
+    "unetpp": UNetPlusPlus,
+    "cenet": CENet,
+    "arms": ARMSNet,
+    "unet_r": UNetR,
+    "unet_pr": UNetPR,
+    "unet_ar": UNetAR,
+    "unet_dar": UNetDAR,
+    "unet_aar": UNetAAR,
 }
 
 

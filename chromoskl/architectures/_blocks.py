@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ConvBlock", "UpConv", "check_divisible"]
+__all__ = ["AttentionGate", "ConvBlock", "UpConv", "check_divisible"]
 
 
 class ConvBlock(nn.Sequential):
@@ -66,6 +66,85 @@ class UpConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.up(x)
+
+
+class AttentionGate(nn.Module):
+    """Additive attention gate: weight a skip connection by coefficients in [0, 1].
+
+    ``alpha = sigmoid(psi(relu(W_x x + W_g g)))`` and the output is ``x * alpha``, where ``x``
+    is the skip connection (encoder features), ``g`` the gating signal from the coarser
+    level, and ``W_x``, ``W_g``, ``psi`` are 1x1 convolutions (``psi`` has one output
+    channel, so one coefficient per pixel is shared by all channels of ``x``).
+
+    The gating signal must already have the skip's height and width: the networks pass the
+    coarser features after the decoder's 2x2 transposed convolution, as MONAI's
+    ``attentionunet.py`` does. Oktay et al. instead keep ``g`` at the coarse resolution,
+    subsample ``x`` by a stride-2 ``W_x``, and upsample ``alpha`` bilinearly; they also add
+    a 1x1 convolution with batch normalisation after the product, which is left out here.
+    With ``batch_norm=True``, each of the three convolutions is followed by
+    ``BatchNorm2d`` (as in MONAI); without it, ``W_g`` and ``psi`` carry a bias.
+
+    Parameters
+    ----------
+    skip_channels : int
+        Channels of ``x``; the output has the same number.
+    gate_channels : int
+        Channels of ``g``.
+    inter_channels : int or None, default=None
+        Channels of the intermediate map (``F_int`` in Oktay et al.); ``None`` uses
+        ``max(skip_channels // 2, 1)``.
+    batch_norm : bool, default=True
+
+    Attributes
+    ----------
+    last_coefficients : torch.Tensor or None
+        The coefficients ``alpha`` of the last forward pass, detached, of shape
+        (N, 1, H, W) with the skip's H and W; ``None`` before the first call.
+
+    Raises
+    ------
+    ValueError
+        In ``forward``, when ``x`` and ``g`` differ in batch size, height or width.
+
+    References
+    ----------
+    O. Oktay, J. Schlemper, L. Le Folgoc, et al. Attention U-Net: Learning Where to Look
+    for the Pancreas. MIDL 2018, arXiv:1804.03999.
+    """
+
+    def __init__(
+        self,
+        skip_channels: int,
+        gate_channels: int,
+        inter_channels: int | None = None,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        inter = max(skip_channels // 2, 1) if inter_channels is None else inter_channels
+        self.w_x = _conv1x1(skip_channels, inter, batch_norm, bias=False)
+        self.w_g = _conv1x1(gate_channels, inter, batch_norm, bias=True)
+        self.psi = _conv1x1(inter, 1, batch_norm, bias=True)
+        self.last_coefficients: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] != g.shape[0] or x.shape[-2:] != g.shape[-2:]:
+            raise ValueError(
+                f"AttentionGate needs a gating signal with the skip's batch size, height and "
+                f"width, got skip {tuple(x.shape)} and gate {tuple(g.shape)}; upsample the "
+                "gating signal first (e.g. with UpConv)."
+            )
+        alpha = torch.sigmoid(self.psi(torch.relu(self.w_x(x) + self.w_g(g))))
+        self.last_coefficients = alpha.detach()
+        return x * alpha
+
+
+def _conv1x1(in_channels: int, out_channels: int, batch_norm: bool, bias: bool) -> nn.Module:
+    """A 1x1 convolution, followed by batch normalisation (and then without a bias) or not."""
+    if not batch_norm:
+        return nn.Conv2d(in_channels, out_channels, 1, bias=bias)
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+    )
 
 
 def check_divisible(x: torch.Tensor, divisor: int, name: str) -> None:
