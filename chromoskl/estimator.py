@@ -431,7 +431,14 @@ class ChromosomeSegmenter(NeuralNet):
 
     def predict_proba(self, X):
         """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1."""
-        return super().predict_proba(X).astype(np.float32, copy=False)
+        nonlinearity = self._get_predict_nonlinearity()
+        chunks = []
+        # device="cpu" explicitly: skorch's default (and its cached forward during scoring)
+        # would use the ``device`` parameter, which may be "auto".
+        for output in self.forward_iter(X, training=False, device="cpu"):
+            output = output[0] if isinstance(output, tuple) else output
+            chunks.append(nonlinearity(output).numpy())
+        return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def predict(self, X):
         """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap."""

@@ -1,0 +1,281 @@
+"""The ``chromoskl`` command: train, evaluate and predict from the shell.
+
+Thin by design: it parses arguments and calls the estimator, the datasets and the plots. Every
+error a user can cause (a missing file, a bad value, a corrupt model) ends in one line on
+standard error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+DEFAULT_OUT = "chromoskl-run"
+# The embedded default run: sized to finish in about a minute on 2 CPU cores.
+DEFAULT_N_SAMPLES = 480
+DEFAULT_EPOCHS = 6
+DEFAULT_MODULE = {"unet": {"base_channels": 16, "depth": 2}}
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
+
+
+class UsageError(Exception):
+    """A problem with the command line itself, reported as one line."""
+
+
+def _module_param(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    name, value = text.split("=", 1)
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chromoskl",
+        description="Segment overlapping chromosomes: background, chromosome A, B, overlap.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a segmenter and write model, metrics, plots")
+    train.add_argument("--data", type=Path, help="an h5 file in Pommier's layout (default: "
+                       "images made by make_overlapping_chromosomes)")
+    train.add_argument("--arch", default="unet", help="architecture name (default: unet)")
+    train.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS)
+    train.add_argument("--batch-size", type=_positive_int, default=16)
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--n-samples", type=_positive_int, default=DEFAULT_N_SAMPLES,
+                       help="images to generate when no --data is given")
+    train.add_argument("--max-samples", type=_positive_int,
+                       help="read at most this many images of --data")
+    train.add_argument("--test-size", type=float, default=0.2,
+                       help="fraction held out for the metrics (default 0.2)")
+    train.add_argument("--split", choices=("grouped", "random"), default="grouped",
+                       help="hold out whole chromosome pairs (grouped, default) or random images")
+    train.add_argument("--module", type=_module_param, action="append", default=[],
+                       metavar="NAME=VALUE", help="a network parameter, e.g. base_channels=32")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run whose checkpoint is in --out")
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
+    evaluate.add_argument("--model", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, help="an h5 file (default: generated images)")
+    evaluate.add_argument("--n-samples", type=_positive_int, default=200)
+    evaluate.add_argument("--max-samples", type=_positive_int)
+    evaluate.add_argument("--seed", type=int, default=1)
+    evaluate.add_argument("--out", type=Path, help="also write metrics.json here")
+
+    predict = commands.add_parser("predict", help="write label masks and overlays")
+    predict.add_argument("--model", type=Path, required=True)
+    predict.add_argument("inputs", type=Path, nargs="+", help="PNG/TIFF images or h5 files")
+    predict.add_argument("--max-samples", type=_positive_int)
+    predict.add_argument("--out", type=Path, default=Path("chromoskl-predictions"))
+    return parser
+
+
+# ---------------------------------------------------------------------- data
+
+
+def _load_data(path, *, n_samples, max_samples, seed):
+    from .datasets import load_overlapping_chromosomes, make_overlapping_chromosomes
+
+    if path is None:
+        return make_overlapping_chromosomes(n_samples, random_state=seed), "generated"
+    return load_overlapping_chromosomes(path, max_samples=max_samples), str(path)
+
+
+def _holdout(data, *, test_size, split, seed):
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+
+    if not 0.0 < test_size < 1.0:
+        raise UsageError(f"--test-size must lie between 0 and 1, got {test_size}")
+    n = len(data.images)
+    if split == "grouped" and data.groups is not None and len(np.unique(data.groups)) > 1:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+        kind = "grouped by chromosome pair"
+    else:
+        splitter = ShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+        kind = "random images"
+    train, test = next(splitter.split(np.arange(n), groups=data.groups))
+    return train, test, kind
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _train(args) -> int:
+    from . import ChromosomeSegmenter
+    from .checkpoint import EpochCheckpoint, resume_training
+    from .metrics import segmentation_scores
+    from .plotting import plot_history, plot_predictions
+
+    started = time.perf_counter()
+    data, source = _load_data(args.data, n_samples=args.n_samples,
+                              max_samples=args.max_samples, seed=args.seed)
+    train, test, kind = _holdout(data, test_size=args.test_size, split=args.split, seed=args.seed)
+    module = {**DEFAULT_MODULE.get(args.arch, {}), **dict(args.module)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out / "checkpoint.pt"
+    groups = data.groups[train] if data.groups is not None else None
+    seg = ChromosomeSegmenter(
+        args.arch, max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        device=args.device, random_state=args.seed, verbose=1,
+        callbacks=[("checkpoint", EpochCheckpoint(checkpoint))],
+        **{f"module__{k}": v for k, v in module.items()},
+    )
+    print(f"chromoskl: training {args.arch} on {len(train)} images ({source}), "
+          f"holding out {len(test)} ({kind})", flush=True)
+    X_train, y_train = data.images[train], data.labels[train]
+    if args.resume:
+        if not checkpoint.is_file():
+            raise UsageError(f"--resume: no checkpoint at {checkpoint}")
+        resume_training(seg, checkpoint, X_train, y_train, max_epochs=args.epochs, groups=groups)
+    else:
+        seg.fit(X_train, y_train, groups=groups)
+    fit_seconds = time.perf_counter() - started
+
+    predicted = seg.predict(data.images[test])
+    scores = segmentation_scores(data.labels[test], predicted)
+    seg.save(args.out / "model.pt")
+    report = {
+        "data": source,
+        "split": kind,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "arch": args.arch,
+        "module": module,
+        "epochs_run": len(seg.history_),
+        "device": seg.device_,
+        "seconds": round(time.perf_counter() - started, 1),
+        "fit_seconds": round(fit_seconds, 1),
+        "test": scores,
+    }
+    (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    show = np.linspace(0, len(test) - 1, num=min(6, len(test))).astype(int)
+    plot_predictions(
+        data.images[test][show], data.labels[test][show], predicted[show],
+        args.out / "predictions.png",
+        title=f"{args.arch}, held-out images: overlap IoU {scores['overlap_iou']:.3f}",
+    )
+    plot_history(seg.history_, args.out / "training_curves.png")
+    print(f"chromoskl: held-out overlap IoU {scores['overlap_iou']:.3f}, chromosome IoU "
+          f"A {scores['chromosome_a_iou']:.3f} / B {scores['chromosome_b_iou']:.3f}, pixel "
+          f"accuracy {scores['pixel_accuracy']:.3f}")
+    print(f"chromoskl: wrote {args.out}/model.pt, metrics.json, predictions.png, "
+          f"training_curves.png in {report['seconds']} s")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from . import ChromosomeSegmenter
+    from .metrics import segmentation_scores
+
+    seg = ChromosomeSegmenter.load(args.model)
+    data, source = _load_data(args.data, n_samples=args.n_samples,
+                              max_samples=args.max_samples, seed=args.seed)
+    scores = segmentation_scores(data.labels, seg.predict(data.images))
+    report = {"model": str(args.model), "data": source, "n_images": int(len(data.images)),
+              "scores": scores}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "metrics.json").write_text(text + "\n")
+    return 0
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from skimage import io
+    from skimage.color import rgb2gray
+
+    try:
+        image = io.imread(path)
+    except Exception as error:  # imageio/tifffile raise many kinds for a bad file
+        raise ValueError(f"cannot read image {path}: {error}") from None
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        image = rgb2gray(image[..., :3])
+    if image.ndim != 2:
+        raise ValueError(f"{path}: expected a grey image, got an array of shape {image.shape}")
+    return image.astype(np.float32)
+
+
+def _predict(args) -> int:
+    import h5py
+    from skimage import io
+
+    from . import ChromosomeSegmenter
+    from .datasets import load_overlapping_chromosomes
+    from .plotting import overlay, plot_predictions
+
+    seg = ChromosomeSegmenter.load(args.model)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.inputs:
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        suffix = path.suffix.lower()
+        if suffix in (".h5", ".hdf5"):
+            images = load_overlapping_chromosomes(path, max_samples=args.max_samples).images
+            labels = seg.predict(images)
+            target = args.out / f"{path.stem}_labels.h5"
+            with h5py.File(target, "w") as handle:
+                handle.create_dataset("labels", data=labels, compression="gzip")
+            show = np.arange(min(6, len(images)))
+            plot_predictions(images[show], None, labels[show],
+                             args.out / f"{path.stem}_overlays.png")
+            print(f"chromoskl: {path}: {len(images)} label masks -> {target}")
+        elif suffix in IMAGE_SUFFIXES:
+            image = _read_image(path)
+            labels = seg.predict(image[None])[0]
+            io.imsave(args.out / f"{path.stem}_labels.png", labels, check_contrast=False)
+            picture = (overlay(image, labels) * 255).round().astype(np.uint8)
+            io.imsave(args.out / f"{path.stem}_overlay.png", picture, check_contrast=False)
+            counts = np.bincount(labels.ravel(), minlength=4)
+            print(f"chromoskl: {path}: A {counts[1]} px, B {counts[2]} px, overlap {counts[3]} px "
+                  f"-> {args.out}/{path.stem}_labels.png, _overlay.png")
+        else:
+            raise UsageError(
+                f"{path}: unsupported file type {suffix!r}; give PNG/TIFF images or an h5 file"
+            )
+    return 0
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("chromoskl: interrupted; `chromoskl train --resume` continues from the last "
+              "epoch's checkpoint", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, KeyError, OSError) as error:
+        message = str(error).strip("'\"").splitlines()
+        print(f"chromoskl: error: {' '.join(message) if message else type(error).__name__}",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
