@@ -159,7 +159,7 @@ class ChromosomeSegmenter(NeuralNet):
         lr=1e-3,
         max_epochs=10,
         batch_size=32,
-        train_split=ValidationSplit(0.1, random_state=0),
+        train_split=ValidationSplit(0.1, random_state=0),  # noqa: B008 (as skorch's ValidSplit)
         device="auto",
         random_state=None,
         augment=None,
@@ -226,7 +226,8 @@ class ChromosomeSegmenter(NeuralNet):
                 "augment must be a chromoskl.augmentation.Augmenter (an object with "
                 f"augment_batch(X, y)), got {self.augment!r}."
             )
-        if not isinstance(self.batch_size, int) or not (self.batch_size >= 1 or self.batch_size == -1):
+        size = self.batch_size
+        if not isinstance(size, int) or not (size >= 1 or size == -1):
             problems.append(f"batch_size must be a positive int (or -1), got {self.batch_size!r}.")
         if problems:
             raise ValueError("Invalid ChromosomeSegmenter parameters:\n- " + "\n- ".join(problems))

@@ -61,7 +61,8 @@ def resolve_architecture(arch) -> type[nn.Module]:
             return ARCHITECTURES[arch.lower()]
         except KeyError:
             known = ", ".join(sorted(ARCHITECTURES))
-            raise KeyError(f"Unknown architecture {arch!r}; known architectures: {known}.") from None
+            message = f"Unknown architecture {arch!r}; known architectures: {known}."
+            raise KeyError(message) from None
     if isinstance(arch, type) and issubclass(arch, nn.Module):
         return arch
     raise TypeError(

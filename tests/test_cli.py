@@ -1,0 +1,125 @@
+"""The ``chromoskl`` command: what a user runs, what it writes, how it fails."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from skimage import io
+
+from chromoskl import ChromosomeSegmenter
+from chromoskl.cli import main
+from chromoskl.datasets import make_overlapping_chromosomes
+
+SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8",
+         "--module", "base_channels=4"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_model_metrics_and_pictures(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"model.pt", "metrics.json", "predictions.png", "training_curves.png",
+            "checkpoint.pt"} <= names
+    report = json.loads((trained / "metrics.json").read_text())
+    assert report["split"] == "grouped by chromosome pair"
+    assert report["n_train"] + report["n_test"] == 30 and report["n_test"] > 0
+    assert report["module"] == {"base_channels": 4, "depth": 2}
+    assert 0.0 <= report["test"]["overlap_iou"] <= 1.0
+    assert 0.0 <= report["test"]["pixel_accuracy"] <= 1.0
+    picture = io.imread(trained / "predictions.png")
+    assert picture.ndim == 3 and picture.shape[0] > 200
+    seg = ChromosomeSegmenter.load(trained / "model.pt")
+    assert seg.module_.encoder[0][0].out_channels == 4
+
+
+def test_evaluate_prints_scores(trained, capsys, tmp_path):
+    code = main(["evaluate", "--model", str(trained / "model.pt"), "--n-samples", "6",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_images"] == 6
+    assert set(report["scores"]) >= {"overlap_iou", "chromosome_a_iou", "mean_iou"}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == report
+
+
+def test_predict_on_images_and_h5(trained, tmp_path):
+    data = make_overlapping_chromosomes(3, shape=(40, 44), random_state=0)
+    png = tmp_path / "cell.png"
+    io.imsave(png, np.clip(data.images[0], 0, 255).astype(np.uint8), check_contrast=False)
+    tif = tmp_path / "cell16.tif"
+    io.imsave(tif, np.clip(data.images[1] * 10, 0, 4095).astype(np.uint16),
+              check_contrast=False)
+    h5 = tmp_path / "pairs.h5"
+    with h5py.File(h5, "w") as handle:
+        stacked = np.stack([data.images.round(), data.labels], axis=-1).astype(np.int64)
+        handle.create_dataset("dataset_1", data=stacked)
+    out = tmp_path / "out"
+    assert main(["predict", "--model", str(trained / "model.pt"), str(png), str(tif), str(h5),
+                 "--out", str(out)]) == 0
+    labels = io.imread(out / "cell_labels.png")
+    assert labels.shape == (40, 44) and set(np.unique(labels)) <= {0, 1, 2, 3}
+    assert io.imread(out / "cell16_overlay.png").shape == (40, 44, 3)
+    with h5py.File(out / "pairs_labels.h5") as handle:
+        assert handle["labels"].shape == (3, 40, 44)
+    assert (out / "pairs_overlays.png").is_file()
+
+
+def test_resume_continues_an_interrupted_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out)]) == 0
+    first = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert len(json.loads(first["history"])) == 1
+    args = [a if a != "1" else "3" for a in SMALL]  # --epochs 3
+    assert main(["train", *args, "--out", str(out), "--resume"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["epochs_run"] == 3
+    resumed = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert len(json.loads(resumed["history"])) == 3
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "missing.h5"], "missing.h5"),
+        (["train", *SMALL, "--arch", "resnet9000"], "known architectures"),
+        (["train", *SMALL, "--test-size", "1.5"], "--test-size"),
+        (["train", *SMALL, "--resume"], "no checkpoint"),
+        (["evaluate", "--model", "nowhere.pt"], "nowhere.pt"),
+        (["predict", "--model", "MODEL", "notes.txt"], "notes.txt"),
+    ],
+    ids=["missing-data", "unknown-arch", "bad-test-size", "nothing-to-resume", "missing-model",
+         "unsupported-file"],
+)
+def test_bad_arguments_give_one_line(argv, message, tmp_path, trained, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    argv = [str(trained / "model.pt") if a == "MODEL" else a for a in argv]
+    if argv[0] == "train":
+        argv += ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith("chromoskl: error:") and message in err
+
+
+def test_corrupt_model_file(tmp_path, capsys):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["evaluate", "--model", str(bad), "--n-samples", "2"]) == 2
+    assert "not a readable chromoskl model file" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "0"])
+    assert exit_info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
