@@ -291,6 +291,10 @@ class ChromosomeSegmenter(NeuralNet):
             vars(self)["device"] = requested
 
     def set_params(self, **kwargs):
+        # augment__* only change the augmenter cloned at the next fit; skorch, which
+        # re-initialises modules for prefixed params, does not know this prefix.
+        for name in [k for k in kwargs if k.startswith("augment__")]:
+            setattr(self, name, kwargs.pop(name))
         if not getattr(self, "initialized_", False):
             return super().set_params(**kwargs)
         if "device" in kwargs:
