@@ -11,7 +11,8 @@ Training images are drawn from the training side of each split only.
 
 Command (from the repository root, after ``pip install .``)::
 
-    python benchmarks/unet_real_data.py --data ../shared/data/LowRes_13434_overlapping_pairs_regenerated.h5
+    python benchmarks/unet_real_data.py \
+        --data ../shared/data/LowRes_13434_overlapping_pairs_regenerated.h5
 
 It prints a markdown table (overlap IoU, chromosome A/B IoU, pixel accuracy, fit seconds) and
 asserts nothing: the numbers are recorded in ``benchmarks/RESULTS.md``.
@@ -32,7 +33,8 @@ from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 
 DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
+    Path(__file__).resolve().parents[2]
+    / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
 )
 N_TRAIN = 2000
 TEST_SIZE = 0.2

@@ -9,7 +9,6 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from chromoskl import ChromosomeSegmenter
 from chromoskl.augmentation import Augmenter
 from chromoskl.metrics import SCORERS, overlap_iou
 from chromoskl.splits import ValidationSplit
