@@ -475,6 +475,7 @@ class ChromosomeSegmenter(NeuralNet):
             "format": _FORMAT,
             "chromoskl_version": __version__,
             "params": json.dumps(self._portable_params()),
+            "arch": self.arch if isinstance(self.arch, str) else _qualified_name(self.arch),
             "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
             "history": json.dumps(_jsonable(self.history_.to_list())),
         }
@@ -499,6 +500,11 @@ class ChromosomeSegmenter(NeuralNet):
                 f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."
             )
         stored = json.loads(payload["params"])
+        if "arch" not in stored and "arch" not in params:
+            raise ValueError(
+                f"{path} was saved with a custom architecture class ({payload.get('arch')}); "
+                "pass it again: ChromosomeSegmenter.load(path, arch=ThatClass)."
+            )
         seg = cls(**{**stored, **params})
         seg.initialize()
         seg.module_.load_state_dict(payload["state_dict"])
@@ -509,21 +515,16 @@ class ChromosomeSegmenter(NeuralNet):
         return seg
 
     def _portable_params(self) -> dict:
+        """The parameters that JSON can hold (names of registered parts, numbers, strings)."""
         params = {}
-        if isinstance(self.arch, str):
-            params["arch"] = self.arch
-        if isinstance(self.criterion, str):
-            params["criterion"] = self.criterion
         for name, value in self.get_params(deep=False).items():
-            if name in {"arch", "criterion"} or name.startswith("callbacks"):
+            if name.startswith("callbacks"):
                 continue
             try:
                 json.dumps(value)
             except TypeError:
                 continue
             params[name] = value
-        if isinstance(self.optimizer, type) and self.optimizer.__module__.startswith("torch.optim"):
-            params.pop("optimizer", None)
         return params
 
     def __repr__(self):
@@ -542,6 +543,10 @@ def labels_to_instances(labels: np.ndarray) -> np.ndarray:
     """Split label masks (n, H, W) into whole-chromosome masks (n, 2, H, W) bool."""
     labels = np.asarray(labels)
     return np.stack([np.isin(labels, classes) for classes in CHROMOSOME_CLASSES], axis=1)
+
+
+def _qualified_name(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _overlap_iou_score(net, X, y):

@@ -24,6 +24,16 @@ def seeds_fixed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: the tiny tensors of the tests gain nothing from more, and on a
+    2-core machine shared with anything else two threads run several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def real_h5():
     """Path of Pommier's regenerated file; the test is skipped where ../shared/data is absent."""

@@ -180,7 +180,7 @@ def test_unknown_arch_and_loss_are_listed():
         tiny(criterion="nope").fit(X, y)
 
 
-def test_arch_accepts_a_module_class(data):
+def test_arch_accepts_a_module_class(data, tmp_path):
     X, y = data
 
     class OneByOne(torch.nn.Module):
@@ -193,6 +193,12 @@ def test_arch_accepts_a_module_class(data):
 
     seg = ChromosomeSegmenter(OneByOne, max_epochs=1, train_split=None, device="cpu")
     assert seg.fit(X, y).predict(X).shape == y.shape
+    path = tmp_path / "custom.pt"
+    seg.save(path)
+    with pytest.raises(ValueError, match="custom architecture .*OneByOne.*arch=ThatClass"):
+        ChromosomeSegmenter.load(path)
+    again = ChromosomeSegmenter.load(path, arch=OneByOne)
+    np.testing.assert_array_equal(again.predict(X), seg.predict(X))
 
 
 # ---------------------------------------------------------------- persistence

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from sklearn.model_selection import ParameterGrid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,12 +136,3 @@ def test_paper_tables_smoke_table3_grouped(tmp_path):
     markdown = (out / "tables.md").read_text()
     assert "grouped: overlap IoU" in markdown and "UNet (AAR), 5 poolings" in markdown
     assert (out / "fig6_table3.png").read_bytes()[:8] == PNG_SIGNATURE
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine two threads run several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

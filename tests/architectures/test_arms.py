@@ -20,15 +20,6 @@ from .base import BaseArchitectureTester
 TINY = {"base_channels": 4, "depth": 4}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: tiny tensors gain nothing from more, and shared cores make two slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

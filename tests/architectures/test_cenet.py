@@ -10,15 +10,6 @@ from .base import BaseArchitectureTester
 TINY = {"channels": (8, 16, 32, 64), "blocks": (1, 1, 1, 1)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: tiny tensors gain nothing from more, and shared cores make two slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TestCENet(BaseArchitectureTester):
     name = "cenet"
     tiny_kwargs = TINY

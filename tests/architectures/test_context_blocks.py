@@ -18,15 +18,6 @@ from chromoskl.architectures._context import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: tiny tensors gain nothing from more, and shared cores make two slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(
     "m, n, expected",
     [
