@@ -25,15 +25,7 @@ Command lines::
 
 The table goes to standard output as markdown; ``--json PATH`` also writes the rows.
 
-Measured (issue 3, torch 2.13 CPU, ``--threads 1``, 96x96, batch 32, on a 2-core machine
-shared with other jobs, so the CPU column is noisy: U-Net, timed first, came out slower
-than Attention U-Net, which does strictly more work; two runs, ``--repeats 3`` / ``5``):
-
-| arch           | params    | GFLOPs/image | CPU ms/image |
-|----------------|-----------|--------------|--------------|
-| unet           | 1,863,172 | 7.11         | 326 / 388    |
-| attention_unet | 1,884,136 | 7.26         | 229 / 280    |
-| unetpp         | 9,162,532 | 8.57         | 261 / 224    |
+Results of each run (command, machine, date) are recorded in ``benchmarks/RESULTS.md``.
 
 Run it after ``pip install -e .`` (or with ``PYTHONPATH=.`` from the repository root).
 """
