@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import torch
 from torch import nn
 
-from ._blocks import ConvBlock, UpConv, check_divisible
 from ._context import AMAC, ASSP, DAC, PPM, RMP, ResPath
+from .unet import UNet
 
 __all__ = ["ARMSNet", "UNetR", "UNetPR", "UNetAR", "UNetDAR", "UNetAAR"]
 
@@ -42,10 +41,11 @@ def _build_context(names: Sequence[str], channels: int, amac_rates) -> tuple[nn.
     return nn.Sequential(*parts), channels
 
 
-class ARMSNet(nn.Module):
+class ARMSNet(UNet):
     """ARMS Net (Adaptive Receptive field Multi-Scale network), with its parts as switches.
 
-    A U-Net with ``depth`` max-poolings (4 in the paper; its Table 3 compares 3, 4 and 5)
+    A U-Net (this class extends :class:`~chromoskl.architectures.unet.UNet`) with ``depth``
+    max-poolings (4 in the paper; its Table 3 compares 3, 4 and 5)
     whose levels have ``base_channels * 2**level`` channels (32/64/128/256/512). Two changes
     to U-Net:
 
@@ -125,46 +125,26 @@ class ARMSNet(nn.Module):
         dropout: float = 0.0,
         up_mode: str = "transpose",
     ) -> None:
-        super().__init__()
         skip = self.default_skip if skip is None else skip
         parts = self.default_bottleneck if bottleneck is None else bottleneck
-        parts = (parts,) if isinstance(parts, str) else tuple(parts)
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be an integer of at least 1, got {depth!r}.")
         if skip not in SKIPS:
             raise ValueError(f"skip must be one of {SKIPS}, got {skip!r}.")
-        widths = [base_channels * 2**level for level in range(depth + 1)]
-        self.input_divisor = 2**depth
-        self.encoder = nn.ModuleList()
-        c_in = in_channels
-        for width in widths[:-1]:
-            self.encoder.append(ConvBlock(c_in, width, batch_norm))
-            c_in = width
-        self.skips = nn.ModuleList(
-            ResPath(width, depth - level) if skip == "respath" else nn.Identity()
-            for level, width in enumerate(widths[:-1])
+        # read by _skip_path and _context while UNet assembles the network
+        self._skip_kind = skip
+        self._parts = (parts,) if isinstance(parts, str) else tuple(parts)
+        self._amac_rates = amac_rates
+        super().__init__(
+            in_channels, out_channels, base_channels, depth, batch_norm, dropout, up_mode
         )
-        self.pool = nn.MaxPool2d(2)
-        self.bottleneck = ConvBlock(widths[-2], widths[-1], batch_norm, dropout)
-        self.context, c_bottom = _build_context(parts, widths[-1], amac_rates)
-        self.ups = nn.ModuleList()
-        self.decoder = nn.ModuleList()
-        for deep, shallow in zip([c_bottom, *widths[-2:0:-1]], widths[-2::-1]):
-            self.ups.append(UpConv(deep, shallow, up_mode))
-            self.decoder.append(ConvBlock(2 * shallow, shallow, batch_norm))
-        self.head = nn.Conv2d(widths[0], out_channels, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_divisible(x, self.input_divisor, type(self).__name__)
-        skips = []
-        for block, path in zip(self.encoder, self.skips):
-            x = block(x)
-            skips.append(path(x))
-            x = self.pool(x)
-        x = self.context(self.bottleneck(x))
-        for up, block, skip in zip(self.ups, self.decoder, reversed(skips)):
-            x = block(torch.cat([skip, up(x)], dim=1))
-        return self.head(x)
+    def _skip_path(self, level: int, channels: int, depth: int) -> nn.Module:
+        """A Res Path of ``depth - level`` residual units (4/3/2/1 for 4 poolings)."""
+        if self._skip_kind == "respath":
+            return ResPath(channels, depth - level)
+        return nn.Identity()
+
+    def _context(self, channels: int) -> tuple[nn.Module, int]:
+        return _build_context(self._parts, channels, self._amac_rates)
 
 
 class UNetR(ARMSNet):

@@ -44,6 +44,11 @@ class UNet(nn.Module):
     input_divisor : int
         Height and width of an input must be multiples of this (``2**depth``).
 
+    Notes
+    -----
+    Subclasses change what the skips pass through (``_skip_path``) and what follows the
+    bottleneck block (``_context``): ARMS Net and its ablations are built that way.
+
     References
     ----------
     O. Ronneberger, P. Fischer, T. Brox. U-Net: Convolutional Networks for Biomedical Image
@@ -63,8 +68,8 @@ class UNet(nn.Module):
         up_mode: str = "transpose",
     ) -> None:
         super().__init__()
-        if depth < 1:
-            raise ValueError(f"depth must be at least 1, got {depth}.")
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be an integer of at least 1, got {depth!r}.")
         widths = [base_channels * 2**level for level in range(depth + 1)]
         self.input_divisor = 2**depth
         self.encoder = nn.ModuleList()
@@ -72,23 +77,35 @@ class UNet(nn.Module):
         for width in widths[:-1]:
             self.encoder.append(ConvBlock(c_in, width, batch_norm))
             c_in = width
+        self.skips = nn.ModuleList(
+            self._skip_path(level, width, depth) for level, width in enumerate(widths[:-1])
+        )
         self.pool = nn.MaxPool2d(2)
         self.bottleneck = ConvBlock(widths[-2], widths[-1], batch_norm, dropout)
+        self.context, c_bottom = self._context(widths[-1])
         self.ups = nn.ModuleList()
         self.decoder = nn.ModuleList()
-        for deep, shallow in zip(widths[:0:-1], widths[-2::-1]):
+        for deep, shallow in zip([c_bottom, *widths[-2:0:-1]], widths[-2::-1]):
             self.ups.append(UpConv(deep, shallow, up_mode))
             self.decoder.append(ConvBlock(2 * shallow, shallow, batch_norm))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
+    def _skip_path(self, level: int, channels: int, depth: int) -> nn.Module:
+        """What the skip of encoder ``level`` passes through: nothing in U-Net."""
+        return nn.Identity()
+
+    def _context(self, channels: int) -> tuple[nn.Module, int]:
+        """Modules after the bottleneck block and the channels leaving them: none in U-Net."""
+        return nn.Sequential(), channels
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_divisible(x, self.input_divisor, type(self).__name__)
         skips = []
-        for block in self.encoder:
+        for block, path in zip(self.encoder, self.skips):
             x = block(x)
-            skips.append(x)
+            skips.append(path(x))
             x = self.pool(x)
-        x = self.bottleneck(x)
+        x = self.context(self.bottleneck(x))
         for up, block, skip in zip(self.ups, self.decoder, reversed(skips)):
             x = block(torch.cat([skip, up(x)], dim=1))
         return self.head(x)
