@@ -10,11 +10,48 @@ import numpy as np
 
 from ._geometry import centre_pad
 
-__all__ = ["check_images", "check_labels", "check_images_and_labels"]
+__all__ = ["check_image_array", "check_images", "check_labels", "check_images_and_labels"]
+
+
+def check_image_array(X, *, name: str = "X") -> np.ndarray:
+    """Return ``X`` as an array of real numbers of shape (n, H, W) or (n, C, H, W).
+
+    Layout and dtype are kept; transformers that must give back what they were given use
+    this, the estimator uses :func:`check_images`.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric, boolean or complex images.
+    ValueError
+        For a wrong number of dimensions or an empty array.
+    """
+    array = np.asarray(X)
+    if array.dtype == bool or array.dtype == object or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must hold real numbers (integer or float grey values), got dtype "
+            f"{array.dtype}. Convert it, e.g. {name}.astype(np.float32)."
+        )
+    if array.ndim not in (3, 4):
+        hint = (
+            f" A single image of shape {array.shape} must be given as a batch of one: "
+            f"{name}[None]."
+            if array.ndim == 2
+            else ""
+        )
+        raise ValueError(
+            f"{name} must have shape (n_images, H, W) or (n_images, channels, H, W), got an "
+            f"array of shape {array.shape}.{hint}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape}): give at least one image.")
+    return array
 
 
 def check_images(X, *, name: str = "X") -> np.ndarray:
-    """Return images as a float32 array of shape (n, C, H, W).
+    """Return images as a float32 array of shape (n, C, H, W), every value finite.
 
     Parameters
     ----------
@@ -34,29 +71,9 @@ def check_images(X, *, name: str = "X") -> np.ndarray:
     ValueError
         For a wrong number of dimensions, an empty array or non-finite values.
     """
-    array = np.asarray(X)
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
-        raise TypeError(
-            f"{name} must hold real numbers (integer or float grey values), got dtype "
-            f"{array.dtype}. Convert it, e.g. {name}.astype(np.float32)."
-        )
+    array = check_image_array(X, name=name)
     if array.ndim == 3:
         array = array[:, None]
-    elif array.ndim != 4:
-        hint = (
-            f" A single image of shape {array.shape} must be given as a batch of one: "
-            f"{name}[None]."
-            if array.ndim == 2
-            else ""
-        )
-        raise ValueError(
-            f"{name} must have shape (n_images, H, W) or (n_images, channels, H, W), got an "
-            f"array of shape {array.shape}.{hint}"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}): give at least one image.")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
         bad = int(np.count_nonzero(~np.isfinite(array)))

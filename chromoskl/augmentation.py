@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
+from ._validation import check_image_array
+
 __all__ = ["Augmenter"]
 
 _PROBABILITIES = ("hflip", "vflip", "rot90", "rotate", "scale", "translate")
@@ -459,16 +461,11 @@ class Augmenter(BaseEstimator):
     @staticmethod
     def _check_arrays(X: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Validate fit_resample's arrays; return X as (n, C, H, W)."""
-        if X.dtype == bool or not (
-            np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)
-        ):
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
+        X = check_image_array(X)
         if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
             raise TypeError(
                 f"y must hold integer labels, got dtype {y.dtype}; use y.astype(np.uint8)."
             )
-        if X.ndim not in (3, 4):
-            raise ValueError(f"X must have shape (n, H, W) or (n, C, H, W), got {X.shape}.")
         X4 = X if X.ndim == 4 else X[:, None]
         n, _, h, w = X4.shape
         if y.shape != (n, h, w):

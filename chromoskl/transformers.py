@@ -14,29 +14,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._geometry import centre_crop, centre_pad
+from ._validation import check_image_array
 
 __all__ = ["PadToShape", "IntensityScaler"]
 
 _METHODS = ("standard", "minmax", "robust")
 #: rows per block when statistics are accumulated (bounds the float64 temporaries)
 _BLOCK_ROWS = 1024
-
-
-def _check_images(X, name: str = "X") -> np.ndarray:
-    """Return ``X`` as an ndarray of real numbers with layout (n, H, W) or (n, C, H, W)."""
-    X = np.asarray(X)
-    if X.dtype == bool or not (
-        np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)
-    ):
-        raise TypeError(
-            f"{name} must hold real numbers (an integer or floating dtype), got dtype {X.dtype}."
-        )
-    if X.ndim not in (3, 4):
-        raise ValueError(
-            f"{name} must have shape (n, H, W) or (n, C, H, W), got {X.ndim}-D shape {X.shape}. "
-            "Add a leading axis for a single image: X[None]."
-        )
-    return X
 
 
 def _check_shape(shape) -> tuple[int, int]:
@@ -107,7 +91,7 @@ class PadToShape(TransformerMixin, BaseEstimator):
         -------
         self : PadToShape
         """
-        X = _check_images(X)
+        X = check_image_array(X)
         self._check_fits(X)
         self.input_shape_ = tuple(int(s) for s in X.shape[-2:])
         return self
@@ -129,7 +113,7 @@ class PadToShape(TransformerMixin, BaseEstimator):
         ValueError
             If an image is larger than ``shape``.
         """
-        X = _check_images(X)
+        X = check_image_array(X)
         shape = self._check_fits(X)
         return centre_pad(X, shape, value=self.fill)
 
@@ -275,7 +259,7 @@ class IntensityScaler(TransformerMixin, BaseEstimator):
             For an unknown ``method``, bad ``percentiles``, or NaN/infinite pixels.
         """
         self._validate_params()
-        X = _check_images(X)
+        X = check_image_array(X)
         _check_finite(X)
         if self.method == "standard":
             offset = _block_sums(X) / X.size
@@ -305,7 +289,7 @@ class IntensityScaler(TransformerMixin, BaseEstimator):
         X_scaled : ndarray of the same shape, floating
         """
         check_is_fitted(self, ("offset_", "scale_"))
-        X = _check_images(X)
+        X = check_image_array(X)
         _check_finite(X)
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float32
         return ((X - self.offset_) / self.scale_).astype(dtype, copy=False)
@@ -322,7 +306,7 @@ class IntensityScaler(TransformerMixin, BaseEstimator):
         X_original : ndarray of the same shape, floating
         """
         check_is_fitted(self, ("offset_", "scale_"))
-        X = _check_images(X)
+        X = check_image_array(X)
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float32
         return (X * self.scale_ + self.offset_).astype(dtype, copy=False)
 
