@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import joblib
@@ -222,6 +223,9 @@ def test_save_and_load_without_pickle(fitted, data, tmp_path):
     fitted.save(path)
     payload = torch.load(path, weights_only=True)
     assert payload["format"] == "chromoskl-model"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     again = ChromosomeSegmenter.load(path)
     np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
     assert again.get_params()["module__base_channels"] == 4
