@@ -1,0 +1,203 @@
+"""Every score at once, and scorers with scikit-learn's ``scorer(estimator, X, y)`` signature.
+
+See :mod:`chromoskl.metrics` for the conventions and references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._geometry import centre_crop
+from ._confusion import (
+    CLASS_NAMES,
+    N_CLASSES,
+    _bincount_pairs,
+    _check_labels,
+    _chromosome_iou_from_confusion,
+    _dice_from_confusion,
+    _iou_from_confusion,
+    _nanmean,
+    _pixel_accuracy_from_confusion,
+    _two_chromosome_accuracy_from_confusion,
+    confusion_matrix,
+)
+from ._distance import _assd, _distances_per_class, _hd95
+
+__all__ = [
+    "segmentation_scores",
+    "SCORERS",
+    "get_scorer",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# All scores at once
+# --------------------------------------------------------------------------------------------
+
+
+def _scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
+    """Every scalar region metric of a pooled 4x4 confusion matrix, as Python floats."""
+    iou, dice = _iou_from_confusion(cm), _dice_from_confusion(cm)
+    chromosome = _chromosome_iou_from_confusion(cm)
+    scores = {"overlap_iou": float(iou[3]), "mean_iou": float(_nanmean(iou))}
+    scores.update({f"iou_{name}": float(v) for name, v in zip(CLASS_NAMES, iou)})
+    scores["mean_dice"] = float(_nanmean(dice))
+    scores.update({f"dice_{name}": float(v) for name, v in zip(CLASS_NAMES, dice)})
+    scores["chromosome_a_iou"] = float(chromosome[0])
+    scores["chromosome_b_iou"] = float(chromosome[1])
+    scores["chromosome_iou"] = float(_nanmean(chromosome))
+    scores["pixel_accuracy"] = _pixel_accuracy_from_confusion(cm)
+    scores["two_chromosome_accuracy"] = _two_chromosome_accuracy_from_confusion(cm)
+    return scores
+
+
+def segmentation_scores(
+    y_true, y_pred, *, distances: bool = False, spacing: float | tuple[float, ...] = 1.0
+) -> dict[str, float]:
+    """Every scalar metric at once, as plain Python floats (for a metrics JSON file).
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (H, W) or (n, H, W)
+        True labels in ``0..3``.
+    y_pred : array-like of int, same shape as ``y_true``
+        Predicted labels.
+    distances : bool, default=False
+        Also compute the boundary metrics (``hd95_*``, ``assd_*``), one distance transform per
+        class and image: much slower than the rest.
+    spacing : float or tuple of float, default=1.0
+        Pixel size for the boundary metrics.
+
+    Returns
+    -------
+    scores : dict of str to float
+        ``overlap_iou``, ``mean_iou`` (mean of the four pooled class IoUs, NaN skipped),
+        ``iou_background``, ``iou_a``, ``iou_b``, ``iou_overlap``, ``mean_dice``,
+        ``dice_background``, ``dice_a``, ``dice_b``, ``dice_overlap``, ``chromosome_a_iou``,
+        ``chromosome_b_iou``, ``chromosome_iou`` (their mean), ``pixel_accuracy``,
+        ``two_chromosome_accuracy``; with ``distances=True`` also ``hd95_<class>`` and
+        ``assd_<class>`` for the four classes. Region metrics are pooled over all pixels;
+        values may be NaN (see the functions above).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or a label is outside ``0..3``.
+    TypeError
+        If a label array does not hold integers.
+    """
+    y_true, y_pred = _check_labels(y_true, y_pred)
+    scores = _scores_from_confusion(_bincount_pairs(y_true.ravel(), y_pred.ravel(), N_CLASSES))
+    if distances:
+        reducers = {"hd95": _hd95, "assd": _assd}
+        per_class = _distances_per_class(y_true, y_pred, reducers, spacing, N_CLASSES)
+        for prefix, values in per_class.items():
+            scores.update({f"{prefix}_{name}": float(v) for name, v in zip(CLASS_NAMES, values)})
+    return scores
+
+
+# --------------------------------------------------------------------------------------------
+# Scorers for scikit-learn
+# --------------------------------------------------------------------------------------------
+
+
+def _match_prediction_to_labels(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a prediction, centred, to the labels' (H, W); labels smaller than images are
+    centred on them (DESIGN), so this undoes that.
+
+    Raises
+    ------
+    ValueError
+        If the labels are larger than the prediction, or their dimensions do not match.
+    """
+    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    if y_true.ndim not in (2, 3):
+        raise ValueError(f"y must have shape (n, H, W) or (H, W), got {y_true.shape}.")
+    if y_true.ndim == 2 and y_pred.ndim == 3 and y_pred.shape[0] == 1:
+        y_pred = y_pred[0]
+    if y_pred.ndim != y_true.ndim:
+        raise ValueError(
+            f"The prediction of shape {y_pred.shape} does not match labels y of shape "
+            f"{y_true.shape}; y must have shape (n, H, W) or (H, W)."
+        )
+    (h, w), (big_h, big_w) = y_true.shape[-2:], y_pred.shape[-2:]
+    if h > big_h or w > big_w:
+        raise ValueError(
+            f"Labels y of size {h}x{w} are larger than the predictions ({big_h}x{big_w}); "
+            "labels must be the size of the images or smaller (centred on them)."
+        )
+    return centre_crop(y_pred, (h, w)), y_true
+
+
+class _MaskScorer:
+    """A scikit-learn scorer ``scorer(estimator, X, y) -> float`` for one region metric.
+
+    Calls ``estimator.predict(X)`` once, crops the prediction (centred) to the labels' size,
+    and returns the metric named ``name`` of :func:`segmentation_scores`. Greater is better.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, estimator, X, y) -> float:
+        y_pred, y_true = _match_prediction_to_labels(estimator.predict(X), y)
+        return _scores_from_confusion(confusion_matrix(y_true, y_pred))[self.name]
+
+    def __repr__(self) -> str:
+        return f"chromoskl.metrics.SCORERS[{self.name!r}]"
+
+
+_SCORER_NAMES = (
+    "overlap_iou",
+    "mean_iou",
+    "iou_background",
+    "iou_a",
+    "iou_b",
+    "iou_overlap",
+    "mean_dice",
+    "dice_background",
+    "dice_a",
+    "dice_b",
+    "dice_overlap",
+    "chromosome_iou",
+    "chromosome_a_iou",
+    "chromosome_b_iou",
+    "pixel_accuracy",
+    "two_chromosome_accuracy",
+)
+
+#: Scorers for ``GridSearchCV``/``cross_validate``, by name; pass one
+#: (``scoring=SCORERS["overlap_iou"]``) or a dict of several for multi-metric search.
+SCORERS: dict[str, _MaskScorer] = {name: _MaskScorer(name) for name in _SCORER_NAMES}
+
+
+def get_scorer(scoring) -> Callable:
+    """Return the scorer named ``scoring``, or ``scoring`` itself if it is already callable.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A key of :data:`SCORERS` (e.g. ``"overlap_iou"``) or a ``scorer(estimator, X, y)``.
+
+    Returns
+    -------
+    scorer : callable
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    TypeError
+        For anything that is neither a string nor callable.
+    """
+    if isinstance(scoring, str):
+        try:
+            return SCORERS[scoring]
+        except KeyError:
+            known = ", ".join(sorted(SCORERS))
+            raise ValueError(f"Unknown scorer {scoring!r}; known scorers: {known}.") from None
+    if callable(scoring):
+        return scoring
+    raise TypeError(f"scoring must be a scorer name or a callable, got {scoring!r}.")
