@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["AttentionGate", "ConvBlock", "UpConv", "check_divisible"]
+__all__ = ["AttentionGate", "ConvBlock", "UpConv", "check_divisible", "level_widths"]
 
 
 class ConvBlock(nn.Sequential):
@@ -158,3 +158,15 @@ def check_divisible(x: torch.Tensor, divisor: int, name: str) -> None:
             f"to {good_h}x{good_w} (chromoskl.transformers.PadToShape), or let "
             "ChromosomeSegmenter pad it for you."
         )
+
+
+def level_widths(channels, published: tuple[int, ...]) -> list[int]:
+    """Channels per level as ints; at least two levels (one pooling), else a ValueError
+    that names the ``published`` configuration."""
+    widths = [int(c) for c in channels]
+    if len(widths) < 2:
+        raise ValueError(
+            f"channels needs at least two levels (one pooling), got {tuple(channels)}; "
+            f"the published network uses {published}."
+        )
+    return widths

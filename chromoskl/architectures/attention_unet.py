@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible
+from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible, level_widths
 
 __all__ = ["AttentionUNet"]
 
@@ -75,12 +75,7 @@ class AttentionUNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        widths = [int(c) for c in channels]
-        if len(widths) < 2:
-            raise ValueError(
-                f"channels needs at least two levels (one pooling), got {tuple(channels)}; "
-                "the thesis uses (64, 128, 256)."
-            )
+        widths = level_widths(channels, published=(64, 128, 256))
         self.input_divisor = 2 ** (len(widths) - 1)
         self.encoder = nn.ModuleList()
         c_in = in_channels

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible
+from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible, level_widths
 
 __all__ = ["UNetPlusPlus"]
 
@@ -96,12 +96,7 @@ class UNetPlusPlus(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        widths = [int(c) for c in channels]
-        if len(widths) < 2:
-            raise ValueError(
-                f"channels needs at least two levels (one pooling), got {tuple(channels)}; "
-                "Zhou et al. use (32, 64, 128, 256, 512)."
-            )
+        widths = level_widths(channels, published=(32, 64, 128, 256, 512))
         self.depth = len(widths) - 1
         self.input_divisor = 2**self.depth
         self.deep_supervision = deep_supervision
