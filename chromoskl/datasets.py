@@ -165,15 +165,27 @@ def _check_label_values(block: np.ndarray, allowed_max: int, what: str, path: Pa
         )
 
 
-def _read_blocks(data, cleaned, n: int, path: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Read ``n`` images block by block; return grey float32, labels uint8, 4s remapped."""
+def _rows(dataset, positions: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of ``dataset``, or of its rows at ``positions`` (increasing)."""
+    if positions is None:
+        return dataset[start:stop]
+    return dataset[positions[start:stop]]
+
+
+def _read_blocks(
+    data, cleaned, n: int, path: Path, positions: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Read ``n`` images (the first ones, or those at ``positions``) block by block.
+
+    Returns grey float32, labels uint8 with the spurious 4s set to 0, and how many there were.
+    """
     height, width = data.shape[1:3]
     images = np.empty((n, height, width), dtype=np.float32)
     labels = np.empty((n, height, width), dtype=np.uint8)
     n_spurious = 0
     for start in range(0, n, READ_BLOCK):
         stop = min(start + READ_BLOCK, n)
-        block = data[start:stop]
+        block = _rows(data, positions, start, stop)
         images[start:stop] = block[..., 0]
         if cleaned is None:
             raw = block[..., 1]
@@ -182,14 +194,17 @@ def _read_blocks(data, cleaned, n: int, path: Path) -> tuple[np.ndarray, np.ndar
             n_spurious += int(spurious.sum())
             labels[start:stop] = np.where(spurious, 0, raw)
         else:
-            clean = cleaned[start:stop]
+            clean = _rows(cleaned, positions, start, stop)
             _check_label_values(clean, 3, "'labels_cleaned'", path)
             labels[start:stop] = clean
     return images, labels, n_spurious
 
 
-def _read_params(file: h5py.File, n_total: int, n: int, path: Path) -> dict[str, np.ndarray]:
-    """The generation parameters present in ``file``, first ``n`` of each."""
+def _read_params(
+    file: h5py.File, n_total: int, n: int, path: Path, positions: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """The generation parameters present in ``file``: the first ``n``, or those at
+    ``positions``."""
     params = {}
     for name in GENERATION_PARAMS:
         if name not in file:
@@ -200,7 +215,7 @@ def _read_params(file: h5py.File, n_total: int, n: int, path: Path) -> dict[str,
                 f"'{name}' in '{path}' has shape {dataset.shape}; expected ({n_total},), "
                 f"one value per image of 'dataset_1'."
             )
-        params[name] = dataset[:n]
+        params[name] = dataset[:n] if positions is None else dataset[positions]
     return params
 
 
@@ -225,7 +240,11 @@ def _describe_file(path, n, shape, has_cleaned, use_cleaned, n_spurious) -> str:
 
 
 def load_overlapping_chromosomes(
-    path: str | os.PathLike, *, labels: str = "cleaned", max_samples: int | None = None
+    path: str | os.PathLike,
+    *,
+    labels: str = "cleaned",
+    max_samples: int | None = None,
+    indices=None,
 ) -> Bunch:
     """Load Pommier's overlapping-chromosome images and labels from an HDF5 file.
 
@@ -250,6 +269,10 @@ def load_overlapping_chromosomes(
         ``DESCR`` says which was used). ``"raw"`` always uses channel 1.
     max_samples : int or None, default=None
         Read only the first ``max_samples`` images (an HDF5 slice: the rest is not read).
+    indices : array-like of int or None, default=None
+        Read only the images at these positions, in this order (e.g. a random subset spread
+        over every chromosome pair: the regenerated file is ordered by pair). Only those
+        images are read. Not together with ``max_samples``.
 
     Returns
     -------
@@ -289,26 +312,56 @@ def load_overlapping_chromosomes(
         raise ValueError(f"labels must be 'cleaned' or 'raw', got {labels!r}.")
     if max_samples is not None:
         max_samples = _check_int(max_samples, "max_samples", 1)
+        if indices is not None:
+            raise ValueError("Give max_samples or indices, not both.")
     path = Path(path)
     with _open_h5(path) as file:
         try:
-            return _load_open_file(file, path, labels, max_samples)
+            return _load_open_file(file, path, labels, max_samples, indices)
         except OSError as exc:  # h5py reports unreadable chunks of a truncated file this way
             raise ValueError(
                 f"'{path}' is a corrupt or truncated HDF5 file ({exc}); download it again."
             ) from None
 
 
-def _load_open_file(file: h5py.File, path: Path, labels: str, max_samples) -> Bunch:
+def _check_indices(indices, n_total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique positions to read (HDF5 needs increasing ones) and the order to return."""
+    wanted = np.asarray(indices)
+    if wanted.ndim != 1 or wanted.size == 0 or not np.issubdtype(wanted.dtype, np.integer):
+        raise ValueError(
+            f"indices must be a non-empty 1-D sequence of integer positions, got {indices!r:.80}."
+        )
+    if wanted.min() < -n_total or wanted.max() >= n_total:
+        raise ValueError(
+            f"indices must lie in 0..{n_total - 1} (the file has {n_total} images), got "
+            f"{int(wanted.min())}..{int(wanted.max())}."
+        )
+    wanted = np.where(wanted < 0, wanted + n_total, wanted)
+    positions, order = np.unique(wanted, return_inverse=True)
+    return positions, order
+
+
+def _load_open_file(
+    file: h5py.File, path: Path, labels: str, max_samples, indices=None
+) -> Bunch:
     """Body of :func:`load_overlapping_chromosomes` once the file is open."""
     data = _check_layout(file, path)
     n_total = data.shape[0]
-    n = n_total if max_samples is None else min(max_samples, n_total)
+    positions = order = None
+    if indices is not None:
+        positions, order = _check_indices(indices, n_total)
+        n = len(positions)
+    else:
+        n = n_total if max_samples is None else min(max_samples, n_total)
     has_cleaned = "labels_cleaned" in file
     use_cleaned = labels == "cleaned" and has_cleaned
     cleaned = _cleaned_dataset(file, data, path) if use_cleaned else None
-    images, label_maps, n_spurious = _read_blocks(data, cleaned, n, path)
-    params = _read_params(file, n_total, n, path)
+    images, label_maps, n_spurious = _read_blocks(data, cleaned, n, path, positions)
+    params = _read_params(file, n_total, n, path, positions)
+    if order is not None:  # back to the order (and repetitions) the caller asked for
+        images, label_maps = images[order], label_maps[order]
+        params = {name: values[order] for name, values in params.items()}
+        n = len(order)
     groups = params["pair_index"].astype(np.int64) if "pair_index" in params else None
     descr = _describe_file(path, n, data.shape[1:3], has_cleaned, use_cleaned, n_spurious)
     return Bunch(images=images, labels=label_maps, groups=groups, **params, DESCR=descr)

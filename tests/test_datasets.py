@@ -126,6 +126,36 @@ def test_load_max_samples(tmp_path, max_samples, expected):
     assert_array_equal(data.groups, PARAMS["pair_index"][:expected])
 
 
+@pytest.mark.parametrize("labels, expected_labels", [("cleaned", CLEANED), ("raw", RAW_MAPPED)])
+@pytest.mark.parametrize("indices", [[2, 0], [1], [2, 2, -3], np.array([0, 1, 2])])
+def test_load_indices_in_the_order_asked(tmp_path, monkeypatch, indices, labels,
+                                         expected_labels):
+    monkeypatch.setattr(datasets, "READ_BLOCK", 2)
+    path = _write_h5(tmp_path / "regen.h5", cleaned=True, params=True)
+    data = load_overlapping_chromosomes(path, labels=labels, indices=indices)
+    wanted = np.asarray(indices) % 3
+    assert_array_equal(data.images, GREY[wanted])
+    assert_array_equal(data.labels, expected_labels[wanted])
+    assert_array_equal(data.groups, PARAMS["pair_index"][wanted])
+    assert_array_equal(data.angle_a_deg, PARAMS["angle_a_deg"][wanted])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"indices": [3]}, r"0\.\.2"),
+        ({"indices": [-4]}, r"0\.\.2"),
+        ({"indices": []}, "non-empty"),
+        ({"indices": [0.5]}, "integer"),
+        ({"indices": [0], "max_samples": 1}, "not both"),
+    ],
+)
+def test_load_bad_indices(tmp_path, kwargs, match):
+    path = _write_h5(tmp_path / "regen.h5")
+    with pytest.raises(ValueError, match=match):
+        load_overlapping_chromosomes(path, **kwargs)
+
+
 def test_load_reads_in_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "READ_BLOCK", 2)  # 3 images: blocks [0, 2) and [2, 3)
     raw = load_overlapping_chromosomes(_write_h5(tmp_path / "a.h5"), labels="raw")
