@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from skorch.callbacks import Callback
-from skorch.history import History
 
-from .estimator import _jsonable, atomic_torch_save
+from ._persistence import atomic_torch_save, history_from_json, history_to_json
 
 __all__ = ["EpochCheckpoint", "resume_training"]
 
@@ -36,7 +34,7 @@ class EpochCheckpoint(Callback):
             {
                 "module": net.module_.state_dict(),
                 "optimizer": net.optimizer_.state_dict(),
-                "history": json.dumps(_jsonable(net.history_.to_list())),
+                "history": history_to_json(net.history_),
             },
             Path(self.path),
         )
@@ -55,7 +53,7 @@ def resume_training(segmenter, path, X, y, *, max_epochs: int, **fit_params):
     """
     try:
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
-        history = History(json.loads(state["history"]))
+        history = history_from_json(state["history"])
     except Exception as error:  # a damaged or foreign file: say which and stop
         raise ValueError(
             f"Cannot resume from {path}: not a readable chromoskl checkpoint "

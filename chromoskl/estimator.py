@@ -5,8 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from . import __version__
 from ._geometry import centre_crop, centre_offsets
+from ._persistence import atomic_torch_save, history_from_json, history_to_json
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
 from .losses import resolve_criterion
@@ -477,7 +476,7 @@ class ChromosomeSegmenter(NeuralNet):
             "params": json.dumps(self._portable_params()),
             "arch": self.arch if isinstance(self.arch, str) else _qualified_name(self.arch),
             "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
-            "history": json.dumps(_jsonable(self.history_.to_list())),
+            "history": history_to_json(self.history_),
         }
         atomic_torch_save(payload, path)
         return self
@@ -509,9 +508,7 @@ class ChromosomeSegmenter(NeuralNet):
         seg.initialize()
         seg.module_.load_state_dict(payload["state_dict"])
         seg.module_.to(seg.device_)
-        from skorch.history import History
-
-        seg.history_ = History(json.loads(payload["history"]))
+        seg.history_ = history_from_json(payload["history"])
         return seg
 
     def _portable_params(self) -> dict:
@@ -553,35 +550,3 @@ def _overlap_iou_score(net, X, y):
     from .metrics import SCORERS
 
     return SCORERS["overlap_iou"](net, X, y)
-
-
-def atomic_torch_save(obj, path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _jsonable(value):
-    """History entries as JSON: numpy numbers become Python numbers."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
