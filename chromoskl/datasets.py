@@ -245,6 +245,8 @@ def load_overlapping_chromosomes(
     labels: str = "cleaned",
     max_samples: int | None = None,
     indices=None,
+    shuffle: bool = False,
+    random_state=None,
 ) -> Bunch:
     """Load Pommier's overlapping-chromosome images and labels from an HDF5 file.
 
@@ -268,11 +270,18 @@ def load_overlapping_chromosomes(
         ``dataset_1`` when it has not (the original file has no cleaned variant inside;
         ``DESCR`` says which was used). ``"raw"`` always uses channel 1.
     max_samples : int or None, default=None
-        Read only the first ``max_samples`` images (an HDF5 slice: the rest is not read).
+        Read only ``max_samples`` images: the first ones (an HDF5 slice: the rest is not
+        read), or, with ``shuffle=True``, a random draw spread over the whole file.
     indices : array-like of int or None, default=None
         Read only the images at these positions, in this order (e.g. a random subset spread
         over every chromosome pair: the regenerated file is ordered by pair). Only those
-        images are read. Not together with ``max_samples``.
+        images are read. Not together with ``max_samples`` or ``shuffle``.
+    shuffle : bool, default=False
+        Return the images in a random order (as scikit-learn's ``fetch_*`` functions do). With
+        ``max_samples``, the subset is drawn at random over the whole file, so that it spans
+        every chromosome pair, and only that subset is read.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffle (see scikit-learn's glossary); unused when ``shuffle`` is False.
 
     Returns
     -------
@@ -314,9 +323,15 @@ def load_overlapping_chromosomes(
         max_samples = _check_int(max_samples, "max_samples", 1)
         if indices is not None:
             raise ValueError("Give max_samples or indices, not both.")
+    if shuffle and indices is not None:
+        raise ValueError("Give shuffle=True or indices, not both: indices already fix the order.")
     path = Path(path)
     with _open_h5(path) as file:
         try:
+            if shuffle:
+                n_total = _check_layout(file, path).shape[0]
+                order = check_random_state(random_state).permutation(n_total)
+                indices, max_samples = order[:max_samples], None
             return _load_open_file(file, path, labels, max_samples, indices)
         except OSError as exc:  # h5py reports unreadable chunks of a truncated file this way
             raise ValueError(

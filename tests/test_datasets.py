@@ -140,6 +140,21 @@ def test_load_indices_in_the_order_asked(tmp_path, monkeypatch, indices, labels,
     assert_array_equal(data.angle_a_deg, PARAMS["angle_a_deg"][wanted])
 
 
+@pytest.mark.parametrize("max_samples", [None, 2])
+def test_load_shuffled_subset_is_a_seeded_draw(tmp_path, max_samples):
+    path = _write_h5(tmp_path / "regen.h5", cleaned=True, params=True)
+    data = load_overlapping_chromosomes(path, max_samples=max_samples, shuffle=True,
+                                        random_state=3)
+    expected = np.random.RandomState(3).permutation(3)[:max_samples]
+    assert not np.array_equal(expected, np.arange(len(expected)))  # a real reordering
+    assert_array_equal(data.images, GREY[expected])
+    assert_array_equal(data.labels, CLEANED[expected])
+    assert_array_equal(data.groups, PARAMS["pair_index"][expected])
+    again = load_overlapping_chromosomes(path, max_samples=max_samples, shuffle=True,
+                                         random_state=3)
+    assert_array_equal(again.images, data.images)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -148,6 +163,7 @@ def test_load_indices_in_the_order_asked(tmp_path, monkeypatch, indices, labels,
         ({"indices": []}, "non-empty"),
         ({"indices": [0.5]}, "integer"),
         ({"indices": [0], "max_samples": 1}, "not both"),
+        ({"indices": [0], "shuffle": True}, "not both"),
     ],
 )
 def test_load_bad_indices(tmp_path, kwargs, match):
