@@ -361,13 +361,10 @@ def evaluate_rows(rows, scale, split, X, y, groups, log=_print, n_jobs=None, don
     results = {}
     for row in rows:
         computed = SAME_AS.get(row, row)
+        shared = {"same_as": computed} if computed != row else {}
         if computed in done:
-            results[row] = {**done[computed], "label": LABELS[row]}
-            if computed != row:
-                results[row]["same_as"] = computed
-                log(f"  [{split}] {LABELS[row]}: same as {LABELS[computed]}, not trained again")
-            else:
-                log(f"  [{split}] {LABELS[row]}: trained before (above, or in the run resumed)")
+            results[row] = {**done[computed], "label": LABELS[row], **shared}
+            log(f"  [{split}] {LABELS[row]}: trained before (above, or in the run resumed)")
             if on_row is not None:
                 on_row(results)
             continue
@@ -382,15 +379,14 @@ def evaluate_rows(rows, scale, split, X, y, groups, log=_print, n_jobs=None, don
         folds = {k[5:]: cv[k].tolist() for k in cv if k.startswith("test_")}
         tests = [table_scores(model, X[test], y[test]) for model in cv["estimator"]]
         test_summary = {name: _summary([t[name] for t in tests]) for name in tests[0]}
-        results[row] = {
-            "label": LABELS[row],
+        done[computed] = {
             "folds": folds,
             "cv": {name: _summary(v) for name, v in folds.items()},
             "test": test_summary,
             "fit_seconds": cv["fit_time"].tolist(),
             "wall_seconds": time.perf_counter() - start,
         }
-        done[computed] = results[row]
+        results[row] = {**done[computed], "label": LABELS[row], **shared}
         log(f"  [{split}] {LABELS[row]}: overlap IoU {test_summary['overlap_iou']['mean']:.4f} "
             f"({results[row]['wall_seconds']:.1f} s)")
         if on_row is not None:
@@ -628,8 +624,8 @@ def _trained_rows(results: dict, splits) -> dict[str, dict]:
             if number == "4" or split not in done:
                 continue
             for row, result in rows.items():
-                if "same_as" not in result:
-                    done[split][row] = result
+                trained = {k: v for k, v in result.items() if k not in ("label", "same_as")}
+                done[split][SAME_AS.get(row, row)] = trained
     return done
 
 

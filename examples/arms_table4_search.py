@@ -64,11 +64,10 @@ def load(data: str | None, n_images: int | None, seed: int = 0):
     if data is None:
         bunch = make_overlapping_chromosomes(n_images or 2000, random_state=seed)
         return bunch.images, bunch.labels, bunch.groups
-    bunch = load_overlapping_chromosomes(data)
+    bunch = load_overlapping_chromosomes(
+        data, max_samples=n_images, shuffle=n_images is not None, random_state=seed
+    )
     X, y, groups = bunch.images, bunch.labels, bunch.groups
-    if n_images is not None:
-        keep = np.sort(np.random.RandomState(seed).choice(len(X), n_images, False))
-        X, y, groups = X[keep], y[keep], groups[keep]
     return X, y, groups
 
 

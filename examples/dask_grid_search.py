@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 
 import joblib
-import numpy as np
 import torch
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
@@ -48,9 +47,10 @@ def load(data: str | None, n_images: int, seed: int = 0):
     if data is None:
         bunch = make_overlapping_chromosomes(n_images, random_state=seed)
         return bunch.images, bunch.labels, bunch.groups
-    bunch = load_overlapping_chromosomes(data)
-    keep = np.sort(np.random.RandomState(seed).choice(len(bunch.images), n_images, False))
-    return bunch.images[keep], bunch.labels[keep], bunch.groups[keep]
+    # A random subset spread over every pair; only these images are read from the file.
+    bunch = load_overlapping_chromosomes(data, max_samples=n_images, shuffle=True,
+                                         random_state=seed)
+    return bunch.images, bunch.labels, bunch.groups
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -42,9 +42,10 @@ def load(data: str | None, n_images: int, seed: int = 0):
     if data is None:
         bunch = make_overlapping_chromosomes(n_images, random_state=seed)
         return bunch.images, bunch.labels
-    bunch = load_overlapping_chromosomes(data)
-    keep = np.sort(np.random.RandomState(seed).choice(len(bunch.images), n_images, False))
-    return bunch.images[keep], bunch.labels[keep]
+    # A random subset spread over every pair; only these images are read from the file.
+    bunch = load_overlapping_chromosomes(data, max_samples=n_images, shuffle=True,
+                                         random_state=seed)
+    return bunch.images, bunch.labels
 
 
 def overlay(image: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float = 0.5) -> np.ndarray:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.model_selection import ParameterGrid
+from sklearn.model_selection import ParameterGrid, cross_validate
+
+from chromoskl.datasets import make_overlapping_chromosomes
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -136,3 +138,45 @@ def test_paper_tables_smoke_table3_grouped(tmp_path):
     markdown = (out / "tables.md").read_text()
     assert "grouped: overlap IoU" in markdown and "UNet (AAR), 5 poolings" in markdown
     assert (out / "fig6_table3.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_paper_tables_train_a_network_shared_by_rows_once(monkeypatch):
+    tables = load_script("benchmarks/paper_tables.py")
+    calls = []
+
+    def counting_cross_validate(estimator, *args, **kwargs):
+        calls.append(estimator.named_steps["segmenter"].arch)
+        return cross_validate(estimator, *args, **kwargs)
+
+    monkeypatch.setattr(tables, "cross_validate", counting_cross_validate)
+    data = make_overlapping_chromosomes(30, random_state=0)
+    done = {}
+    rows = tables.evaluate_rows(("unet_aar", "arms", "unet_aar_depth4"), "smoke", "grouped",
+                                data.images, data.labels, data.groups, log=print, done=done)
+    assert calls == ["arms"] and list(done) == ["arms"]
+    assert rows["unet_aar"]["same_as"] == rows["unet_aar_depth4"]["same_as"] == "arms"
+    assert "same_as" not in rows["arms"]
+    assert rows["unet_aar"]["test"] == rows["arms"]["test"]
+    assert rows["unet_aar"]["label"] == "UNet (AAR)"
+
+
+def test_paper_tables_resume_keeps_the_rows_done(tmp_path, monkeypatch):
+    tables = load_script("benchmarks/paper_tables.py")
+    out = tmp_path / "tables"
+    argv = ["--scale", "smoke", "--tables", "3", "--split", "grouped", "--generated",
+            "--out", str(out)]
+    first = tables.main(argv)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a resumed run trained a row it already had")
+
+    monkeypatch.setattr(tables, "cross_validate", no_training)
+    again = tables.main([*argv, "--resume"])
+    assert again["tables"] == first["tables"]
+    assert again["wall_seconds"] >= first["wall_seconds"]
+
+    saved = json.loads((out / "results.json").read_text())
+    saved["n_images"] += 1
+    (out / "results.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="n_images"):
+        tables.main([*argv, "--resume"])
