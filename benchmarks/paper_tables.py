@@ -38,17 +38,29 @@ Scales (``SCALES`` and ``NETWORKS`` below hold every number):
 - ``smoke``: every row end to end on 2 CPU cores in minutes: 60 images, 2 folds, 1 epoch,
   no validation split, widths divided by 8 (``module__base_channels=4`` and alike). The numbers
   mean nothing; it proves the code runs.
-- ``cpu``: the largest that finishes in about an hour on 2 cores (estimate, see below): 300
-  images, 2 folds, 3 epochs, patience 2, widths divided by 8, Table 4 on 4 batch sizes x 4
-  losses (BCE, WBCE w=1.5 and 3.0, AS-WBCE). Tiny, but on 2 cores ARMS Net trains at about
-  15 images/s even at width 4.
+- ``cpu``: the smallest run in which the networks learn the task, for a CPU: 1,500 images
+  (1,200 to cross-validate, 300 test), 2 folds, 6 epochs, patience 3, lr 3e-3, widths divided
+  by 4; Table 4 on 4 batch sizes x 3 losses (BCE, WBCE w=2.0, AS-WBCE). One fit of ARMS Net
+  takes about 5 minutes on one core (12 images/s), so Table 6 on both splits takes about an
+  hour on 2 cores with ``--n-jobs 2 --threads 1``; all four tables take most of a day.
+  Run them in pieces with ``--resume``.
 - ``full``: the papers' protocol, for a GPU: all 13,434 images, 5 folds, up to 100 epochs,
-  patience 10, the published widths.
+  patience 10, lr 1e-3, the published widths.
+
+Rows that are the same network trained the same way (UNet (AAR) with 4 poolings, UNet (AAR)
+and ARMS Net: ``SAME_AS``) are trained once per split and shown in each table, marked "(=
+ARMS Net)". Progress is saved after every row: ``--resume`` keeps the rows already in
+``--out/results.json`` (of the same scale, data and networks) and trains the rest, so a long
+run can be stopped and continued, or split into pieces that fit a machine's time limits.
+``--n-jobs`` trains the folds (and Table 4's grid) in parallel processes, each with
+``--threads`` torch threads.
 
 Command lines (from the repository root, after ``pip install -e .``)::
 
     python benchmarks/paper_tables.py --scale smoke --split both --out results/smoke --threads 1
-    python benchmarks/paper_tables.py --scale cpu --split both --out results/cpu --threads 1
+    python benchmarks/paper_tables.py --scale cpu --tables 6 --threads 1 --n-jobs 2 --out cpu
+    python benchmarks/paper_tables.py --scale cpu --tables 6,3 --threads 1 --n-jobs 2 \
+        --out cpu --resume                       # adds Table 3; Table 6 is kept
     python benchmarks/paper_tables.py --scale full --split both --out results/full --tables 5,6
     python benchmarks/paper_tables.py --scale smoke --tables 3 --split grouped --generated --out t
 
@@ -60,14 +72,7 @@ fig6_table<N>.png (box plots of the fold overlap IoU per network, ARMS Fig. 6). 
 asserted: the script measures. On a CPU shared with other jobs give ``--threads 1``: with
 two threads the same runs were about 10 times slower here.
 
-Measured (issue 5, 2 CPU cores shared with other jobs, torch 2.13 CPU, real data,
-``--threads 1``): ``--scale smoke --split both`` (all four tables, 110 fits) took 223 s
-(3 min 50 s with imports and reading the file). ``--scale cpu --split grouped --tables 3``
-took 105 s; from training speeds measured per network (ARMS Net 15 images/s, UNet (AAR)
-at 256x256 4.8, CE-Net 80) the whole ``--scale cpu --split both`` is estimated at 55-60
-minutes. ``full`` was not run (no GPU here). The smoke numbers are meaningless: after one
-epoch on 24 images the networks predict one class everywhere (e.g. overlap IoU 0.013 is the
-share of overlap pixels).
+Measured runs, with their commands, are in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

@@ -11,9 +11,12 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ._intensity import IntensityWarning
 
 __all__ = ["main"]
 
@@ -261,11 +264,19 @@ def _predict(args) -> int:
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line on standard error, as the errors are, without a source line."""
+    print(f"chromoskl: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", IntensityWarning)
+            warnings.showwarning = _show_warning
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("chromoskl: interrupted; `chromoskl train --resume` continues from the last "
               "epoch's checkpoint", file=sys.stderr)

@@ -20,6 +20,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from . import __version__
 from ._geometry import centre_crop, centre_offsets
+from ._intensity import intensity_range, warn_if_unlike
 from ._persistence import atomic_torch_save, history_from_json, history_to_json
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
@@ -136,6 +137,10 @@ class ChromosomeSegmenter(NeuralNet):
         The augmenter of the current fit.
     classes_ : ndarray
         The class indices, ``[0, 1, 2, 3]``.
+    intensity_range_ : tuple of float
+        The background and bright grey levels (1st and 99.5th percentiles) of the images of
+        the last ``fit``. Prediction warns (``chromoskl.IntensityWarning``) on images far from
+        them, such as a raw metaphase given to a model trained on background-subtracted pairs.
 
     Examples
     --------
@@ -339,6 +344,15 @@ class ChromosomeSegmenter(NeuralNet):
 
     # ------------------------------------------------------------------ data
 
+    def fit(self, X, y=None, **fit_params):
+        """Train on images ``X`` and label maps ``y`` (skorch's ``fit``).
+
+        Also records ``intensity_range_``, the grey levels prediction compares new images with.
+        """
+        if not is_dataset(X):
+            self.intensity_range_ = intensity_range(X)
+        return super().fit(X, y, **fit_params)
+
     def get_dataset(self, X, y=None):
         """Check images (and labels) and wrap them in a skorch ``Dataset``.
 
@@ -435,6 +449,9 @@ class ChromosomeSegmenter(NeuralNet):
 
     def predict_proba(self, X):
         """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1."""
+        reference = getattr(self, "intensity_range_", None)
+        if reference is not None and not is_dataset(X):
+            warn_if_unlike(X, reference)
         nonlinearity = self._get_predict_nonlinearity()
         chunks = []
         # device="cpu" explicitly: skorch's default (and its cached forward during scoring)
@@ -477,6 +494,7 @@ class ChromosomeSegmenter(NeuralNet):
             "arch": self.arch if isinstance(self.arch, str) else _qualified_name(self.arch),
             "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
             "history": history_to_json(self.history_),
+            "intensity_range": list(getattr(self, "intensity_range_", None) or []),
         }
         atomic_torch_save(payload, path)
         return self
@@ -509,6 +527,8 @@ class ChromosomeSegmenter(NeuralNet):
         seg.module_.load_state_dict(payload["state_dict"])
         seg.module_.to(seg.device_)
         seg.history_ = history_from_json(payload["history"])
+        if payload.get("intensity_range"):  # absent from files of chromoskl before it
+            seg.intensity_range_ = tuple(float(v) for v in payload["intensity_range"])
         return seg
 
     def _portable_params(self) -> dict:

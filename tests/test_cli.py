@@ -51,7 +51,7 @@ def test_evaluate_prints_scores(trained, capsys, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text()) == report
 
 
-def test_predict_on_images_and_h5(trained, tmp_path):
+def test_predict_on_images_and_h5(trained, tmp_path, capsys):
     data = make_overlapping_chromosomes(3, shape=(40, 44), random_state=0)
     png = tmp_path / "cell.png"
     io.imsave(png, np.clip(data.images[0], 0, 255).astype(np.uint8), check_contrast=False)
@@ -65,6 +65,10 @@ def test_predict_on_images_and_h5(trained, tmp_path):
     out = tmp_path / "out"
     assert main(["predict", "--model", str(trained / "model.pt"), str(png), str(tif), str(h5),
                  "--out", str(out)]) == 0
+    # The tif is on a 10x grey scale: one warning line for it, no traceback.
+    err = capsys.readouterr().err
+    assert err.count("chromoskl: warning: The images to predict have grey values unlike") == 1
+    assert "Traceback" not in err and "warnings.warn" not in err
     labels = io.imread(out / "cell_labels.png")
     assert labels.shape == (40, 44) and set(np.unique(labels)) <= {0, 1, 2, 3}
     assert io.imread(out / "cell16_overlay.png").shape == (40, 44, 3)

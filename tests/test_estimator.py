@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from chromoskl import ChromosomeSegmenter
+from chromoskl import ChromosomeSegmenter, IntensityWarning
 from chromoskl.estimator import labels_to_instances
 from chromoskl.metrics import SCORERS, overlap_iou
 from chromoskl.splits import ValidationSplit
@@ -230,6 +231,24 @@ def test_save_and_load_without_pickle(fitted, data, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
     assert again.get_params()["module__base_channels"] == 4
     assert len(again.history_) == 2
+
+
+def test_images_unlike_the_training_ones_warn(fitted, data, tmp_path):
+    X, _ = data
+    assert fitted.intensity_range_ == pytest.approx(tuple(np.percentile(X, (1.0, 99.5))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntensityWarning)
+        fitted.predict(X)
+        fitted.predict(X[:3] * 1.5)  # a brighter stain, same background: no warning
+    with pytest.warns(IntensityWarning, match=r"background \(1st percentile\) 24\d"):
+        fitted.predict(X + 250)  # a raw camera background
+    with pytest.warns(IntensityWarning, match="unlike the training images"):
+        fitted.predict(X * 10)  # a 12-bit scale
+    fitted.save(tmp_path / "model.pt")
+    again = ChromosomeSegmenter.load(tmp_path / "model.pt")
+    assert again.intensity_range_ == pytest.approx(fitted.intensity_range_)
+    with pytest.warns(IntensityWarning):
+        again.predict(X + 250)
 
 
 def test_save_is_whole_or_nothing(fitted, tmp_path, monkeypatch):
