@@ -82,7 +82,7 @@ def test_load_original_layout_any_integer_dtype(tmp_path, dtype):
     assert_array_equal(data.images, grey.astype(np.float32))
     assert_array_equal(data.labels, RAW_MAPPED)  # no cleaned labels: raw, with 4 -> 0
     assert data.groups is None
-    assert not set(datasets.GENERATION_PARAMS) & set(data)
+    assert not set(datasets._pommier.GENERATION_PARAMS) & set(data)
     assert "original layout" in data.DESCR
     assert "3 spurious pixels" in data.DESCR and "no cleaned variant" in data.DESCR
 
@@ -130,7 +130,7 @@ def test_load_max_samples(tmp_path, max_samples, expected):
 @pytest.mark.parametrize("indices", [[2, 0], [1], [2, 2, -3], np.array([0, 1, 2])])
 def test_load_indices_in_the_order_asked(tmp_path, monkeypatch, indices, labels,
                                          expected_labels):
-    monkeypatch.setattr(datasets, "READ_BLOCK", 2)
+    monkeypatch.setattr(datasets._pommier, "READ_BLOCK", 2)
     path = _write_h5(tmp_path / "regen.h5", cleaned=True, params=True)
     data = load_overlapping_chromosomes(path, labels=labels, indices=indices)
     wanted = np.asarray(indices) % 3
@@ -173,7 +173,7 @@ def test_load_bad_indices(tmp_path, kwargs, match):
 
 
 def test_load_reads_in_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "READ_BLOCK", 2)  # 3 images: blocks [0, 2) and [2, 3)
+    monkeypatch.setattr(datasets._pommier, "READ_BLOCK", 2)  # 3 images: blocks [0, 2) and [2, 3)
     raw = load_overlapping_chromosomes(_write_h5(tmp_path / "a.h5"), labels="raw")
     assert_array_equal(raw.labels, RAW_MAPPED)
     assert_array_equal(raw.images, GREY)
@@ -331,7 +331,7 @@ def test_make_is_seeded():
 
 def test_make_every_sample_has_all_classes(synthetic):
     counts = np.stack([np.bincount(lab.ravel(), minlength=4) for lab in synthetic.labels])
-    assert (counts[:, 1:] >= datasets.MIN_CLASS_PIXELS).all()
+    assert (counts[:, 1:] >= datasets._synthetic.MIN_CLASS_PIXELS).all()
 
 
 def test_make_label_1_is_the_smaller_chromosome(synthetic):
