@@ -1,0 +1,57 @@
+"""Segmentation losses: pure tensor functions (``_functional``), thin ``nn.Module`` wrappers
+(``_modules``).
+
+Every wrapper is called as ``criterion(y_pred, y_true)`` with ``y_pred`` the raw logits of
+shape (N, C, H, W), any number of classes C >= 2, and ``y_true`` the class indices of shape
+(N, H, W). Wrappers only check the input, apply the activation (softmax over the class axis,
+or a per-class sigmoid) and one-hot encode the target, then call the pure functions. Every
+constructor argument has a default and is stored under its own name (a class-weight
+sequence becomes a tensor buffer of that name, so it follows the module's device and dtype),
+so ``ChromosomeSegmenter(criterion="dice", criterion__smooth=0.1)`` and ``GridSearchCV`` over
+``criterion__*`` work. A class absent from a batch gives a finite loss and finite gradients.
+
+``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
+into a class.
+"""
+
+from ._functional import (
+    adaptive_smooth_weights,
+    focal_loss_with_logits,
+    soft_dice_score,
+    tversky_index,
+    weighted_bce_with_logits,
+)
+from ._modules import (
+    LOSSES,
+    AdaptiveSmoothWBCELoss,
+    BCELoss,
+    CELoss,
+    CombinedLoss,
+    DiceCELoss,
+    DiceLoss,
+    FocalLoss,
+    MSELoss,
+    TverskyLoss,
+    WeightedBCELoss,
+    resolve_criterion,
+)
+
+__all__ = [
+    "LOSSES",
+    "resolve_criterion",
+    "weighted_bce_with_logits",
+    "adaptive_smooth_weights",
+    "soft_dice_score",
+    "tversky_index",
+    "focal_loss_with_logits",
+    "CELoss",
+    "BCELoss",
+    "WeightedBCELoss",
+    "AdaptiveSmoothWBCELoss",
+    "MSELoss",
+    "DiceLoss",
+    "FocalLoss",
+    "TverskyLoss",
+    "DiceCELoss",
+    "CombinedLoss",
+]
