@@ -597,10 +597,11 @@ def _data_path(args: argparse.Namespace) -> Path | None:
 def write_outputs(results: dict, out: Path) -> None:
     """tables.md, results.json and the box plots; results.json last, replaced atomically."""
     results = _json_safe(results)
-    write_markdown(results, out / "tables.md")
-    for number, by_split in results["tables"].items():
-        if number != "4" or by_split:
-            plot_boxes(number, by_split, out / f"fig6_table{number}.png")
+    # A table begun but with no row finished yet has nothing to show.
+    shown = {**results, "tables": {n: t for n, t in results["tables"].items() if t}}
+    write_markdown(shown, out / "tables.md")
+    for number, by_split in shown["tables"].items():
+        plot_boxes(number, by_split, out / f"fig6_table{number}.png")
     partial = out / "results.json.partial"
     partial.write_text(json.dumps(results, indent=1), encoding="utf-8")
     partial.replace(out / "results.json")
