@@ -227,6 +227,15 @@ NETWORKS: dict[str, dict[str, dict]] = {
 #: once per split and the result is shown in every table that lists them.
 SAME_AS = {"unet_aar_depth4": "arms", "unet_aar": "arms"}
 
+#: Published overlap IoU of a row, where we could find it: Hu et al. (2017) for their U-Net,
+#: Wang et al. (2021) for ARMS Net, both on Pommier's images with a random split. The papers'
+#: other per-row numbers (ARMS Tables 3-6, the thesis' Table 2) could not be read here; the
+#: tables say "n/a" rather than guess them.
+PUBLISHED_OVERLAP_IOU = {
+    "unet_hu": (0.947, "Hu et al. 2017"),
+    "arms": (0.9945, "Wang et al. 2021"),
+}
+
 LABELS = {
     "unet_aar_depth3": "UNet (AAR), 3 poolings",
     "unet_aar_depth4": "UNet (AAR), 4 poolings",
@@ -464,15 +473,18 @@ def _cell(result: dict, metric: str) -> str:
 
 def _markdown_rows_table(title: str, by_split: dict[str, dict]) -> list[str]:
     splits = list(by_split)
-    header = ["network"] + [f"{s}: {COLUMNS[m]}" for s in splits for m in COLUMNS]
+    header = (["network", "published overlap IoU"]
+              + [f"{s}: {COLUMNS[m]}" for s in splits for m in COLUMNS])
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]
     rows = dict.fromkeys(row for results in by_split.values() for row in results)
     for row in rows:  # a run in progress may have a row on one split only: "-" on the other
         label = LABELS[row] + (f" (= {LABELS[row_of]})" if (row_of := _same_as(by_split, row))
                                else "")
-        cells = [label] + [_cell(by_split[s][row], m) if row in by_split[s] else "-"
-                           for s in splits for m in COLUMNS]
+        value, source = PUBLISHED_OVERLAP_IOU.get(SAME_AS.get(row, row), (None, None))
+        published = "n/a" if value is None else f"{value:.3f} ({source}, random split)"
+        cells = [label, published] + [_cell(by_split[s][row], m) if row in by_split[s] else "-"
+                                      for s in splits for m in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 

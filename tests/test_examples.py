@@ -137,6 +137,9 @@ def test_paper_tables_smoke_table3_grouped(tmp_path):
     assert json.loads((out / "results.json").read_text())["tables"]["3"]["grouped"] == rows
     markdown = (out / "tables.md").read_text()
     assert "grouped: overlap IoU" in markdown and "UNet (AAR), 5 poolings" in markdown
+    # UNet (AAR) with 4 poolings is ARMS Net: its published number is ARMS Net's.
+    assert "| UNet (AAR), 4 poolings (= ARMS Net) | 0.995 (Wang et al. 2021" in markdown
+    assert "| UNet (AAR), 5 poolings | n/a |" in markdown
     assert (out / "fig6_table3.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
