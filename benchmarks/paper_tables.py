@@ -154,7 +154,8 @@ TABLE4_WEIGHTS = (1.1, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0)
 #: that still runs each of its three dicts; cpu: 4 batch sizes x 3 losses). ``lr``: ARMS Net's
 #: Adam lr is 1e-3; the cpu scale uses 3e-3 because, in its few hundred steps, ARMS Net at
 #: lr 1e-3 had not learned the overlap yet (validation overlap IoU 0.007, 0.000, 0.236, 0.003
-#: over 4 epochs of 1,000 images) while at 3e-3 it had (0.000, 0.002, 0.324, 0.433).
+#: over 4 epochs of 1,000 images) while at 3e-3 it had (0.000, 0.002, 0.324, 0.433):
+#: ``benchmarks/learning_rate_probe.py``, recorded in RESULTS.md.
 SCALES: dict[str, dict] = {
     "smoke": {
         "n_images": 60, "n_folds": 2, "max_epochs": 1, "patience": None, "lr": 1e-3,
