@@ -18,6 +18,7 @@ from chromoskl.architectures._context import AMAC, ASSP, DAC, PPM, RMP, Residual
 from .base import BaseArchitectureTester
 
 TINY = {"base_channels": 4, "depth": 4}
+LEARN = {"base_channels": 8, "depth": 3}
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -31,36 +32,42 @@ def first(model: torch.nn.Module, kind: type) -> torch.nn.Module:
 class TestARMSNet(BaseArchitectureTester):
     name = "arms"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 18_622_472
 
 
 class TestUNetR(BaseArchitectureTester):
     name = "unet_r"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 8_914_436
 
 
 class TestUNetPR(BaseArchitectureTester):
     name = "unet_pr"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 9_701_380
 
 
 class TestUNetAR(BaseArchitectureTester):
     name = "unet_ar"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 8_920_584
 
 
 class TestUNetDAR(BaseArchitectureTester):
     name = "unet_dar"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 16_262_664
 
 
 class TestUNetAAR(BaseArchitectureTester):
     name = "unet_aar"
     tiny_kwargs = TINY
+    learn_kwargs = LEARN
     default_param_count = 18_622_472  # the same network as ARMS Net (see UNetAAR)
 
 

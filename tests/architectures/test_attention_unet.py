@@ -21,6 +21,7 @@ def _gate_params(c):
 class TestAttentionUNet(BaseArchitectureTester):
     name = "attention_unet"
     tiny_kwargs = {"channels": (4, 8, 16)}
+    learn_kwargs = {"channels": (8, 16, 32)}
     # Hu et al.'s U-Net (1,863,172 with batch norm) plus gates on its 128- and 64-channel skips
     default_param_count = 1_884_136
 

@@ -8,6 +8,7 @@ from .base import BaseArchitectureTester
 class TestUNet(BaseArchitectureTester):
     name = "unet"
     tiny_kwargs = {"base_channels": 4, "depth": 2}
+    learn_kwargs = {"base_channels": 8, "depth": 2}
     default_param_count = 1_863_172  # Hu et al.'s 64/128/256 network, with batch norm
 
     def test_depth_and_width_change_the_network(self):

@@ -21,6 +21,7 @@ def _n_gates(model):
 class TestUNetPlusPlus(BaseArchitectureTester):
     name = "unetpp"
     tiny_kwargs = {"channels": TINY}
+    learn_kwargs = {"channels": (8, 16, 32)}
     # Zhou's 32/64/128/256/512 UNet++ (9,045,744, see below) plus 10 attention gates
     default_param_count = 9_162_532
 
