@@ -30,8 +30,6 @@ SPURIOUS_LABEL = 4
 READ_BLOCK = 1024  # images per h5 read: bounds memory for the int64 original (2 GB in full)
 
 
-
-
 def _open_h5(path: Path) -> h5py.File:
     """Open ``path`` read-only, turning every way it can fail into a one-line error."""
     if not path.is_file():

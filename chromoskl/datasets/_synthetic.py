@@ -17,8 +17,6 @@ ANGLE_STEP_DEG = 5  # synthetic rotations are multiples of this (rotations are c
 MAX_TRIES = 200
 
 
-
-
 def _centreline(rng: np.random.RandomState, length: float) -> np.ndarray:
     """Points every half pixel along a smoothly bent rod of ``length`` pixels, shape (K, 2)."""
     n_points = max(int(np.ceil(2 * length)), 2)
