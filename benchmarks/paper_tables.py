@@ -480,20 +480,13 @@ def _markdown_rows_table(title: str, by_split: dict[str, dict]) -> list[str]:
              "|" + "---|" * len(header)]
     rows = dict.fromkeys(row for results in by_split.values() for row in results)
     for row in rows:  # a run in progress may have a row on one split only: "-" on the other
-        label = LABELS[row] + (f" (= {LABELS[row_of]})" if (row_of := _same_as(by_split, row))
-                               else "")
+        label = LABELS[row] + (f" (= {LABELS[SAME_AS[row]]})" if row in SAME_AS else "")
         value, source = PUBLISHED_OVERLAP_IOU.get(SAME_AS.get(row, row), (None, None))
         published = "n/a" if value is None else f"{value:.3f} ({source}, random split)"
         cells = [label, published] + [_cell(by_split[s][row], m) if row in by_split[s] else "-"
                                       for s in splits for m in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
-
-
-def _same_as(by_split: dict[str, dict], row: str) -> str | None:
-    """The row whose training a row reuses (``SAME_AS``), if it did on some split."""
-    return next((r[row]["same_as"] for r in by_split.values() if "same_as" in r.get(row, {})),
-                None)
 
 
 def _markdown_table4(title: str, by_split: dict[str, dict]) -> list[str]:

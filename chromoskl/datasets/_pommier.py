@@ -257,11 +257,8 @@ def load_overlapping_chromosomes(
     path = Path(path)
     with _open_h5(path) as file:
         try:
-            if shuffle:
-                n_total = _check_layout(file, path).shape[0]
-                order = check_random_state(random_state).permutation(n_total)
-                indices, max_samples = order[:max_samples], None
-            return _load_open_file(file, path, labels, max_samples, indices)
+            rng = check_random_state(random_state) if shuffle else None
+            return _load_open_file(file, path, labels, max_samples, indices, rng)
         except OSError as exc:  # h5py reports unreadable chunks of a truncated file this way
             raise ValueError(
                 f"'{path}' is a corrupt or truncated HDF5 file ({exc}); download it again."
@@ -286,11 +283,17 @@ def _check_indices(indices, n_total: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_open_file(
-    file: h5py.File, path: Path, labels: str, max_samples, indices=None
+    file: h5py.File, path: Path, labels: str, max_samples, indices=None, shuffle_rng=None
 ) -> Bunch:
-    """Body of :func:`load_overlapping_chromosomes` once the file is open."""
+    """Body of :func:`load_overlapping_chromosomes` once the file is open.
+
+    With ``shuffle_rng`` (a RandomState), the images read are the first ``max_samples`` of a
+    random permutation of the whole file, in that order.
+    """
     data = _check_layout(file, path)
     n_total = data.shape[0]
+    if shuffle_rng is not None:
+        indices, max_samples = shuffle_rng.permutation(n_total)[:max_samples], None
     positions = order = None
     if indices is not None:
         positions, order = _check_indices(indices, n_total)

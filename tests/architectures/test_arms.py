@@ -29,45 +29,40 @@ def first(model: torch.nn.Module, kind: type) -> torch.nn.Module:
     return next(m for m in model.modules() if isinstance(m, kind))
 
 
-class TestARMSNet(BaseArchitectureTester):
-    name = "arms"
+class _ARMSFamilyTester(BaseArchitectureTester):
+    """The ARMS networks share their small test configurations."""
+
     tiny_kwargs = TINY
     learn_kwargs = LEARN
+
+
+class TestARMSNet(_ARMSFamilyTester):
+    name = "arms"
     default_param_count = 18_622_472
 
 
-class TestUNetR(BaseArchitectureTester):
+class TestUNetR(_ARMSFamilyTester):
     name = "unet_r"
-    tiny_kwargs = TINY
-    learn_kwargs = LEARN
     default_param_count = 8_914_436
 
 
-class TestUNetPR(BaseArchitectureTester):
+class TestUNetPR(_ARMSFamilyTester):
     name = "unet_pr"
-    tiny_kwargs = TINY
-    learn_kwargs = LEARN
     default_param_count = 9_701_380
 
 
-class TestUNetAR(BaseArchitectureTester):
+class TestUNetAR(_ARMSFamilyTester):
     name = "unet_ar"
-    tiny_kwargs = TINY
-    learn_kwargs = LEARN
     default_param_count = 8_920_584
 
 
-class TestUNetDAR(BaseArchitectureTester):
+class TestUNetDAR(_ARMSFamilyTester):
     name = "unet_dar"
-    tiny_kwargs = TINY
-    learn_kwargs = LEARN
     default_param_count = 16_262_664
 
 
-class TestUNetAAR(BaseArchitectureTester):
+class TestUNetAAR(_ARMSFamilyTester):
     name = "unet_aar"
-    tiny_kwargs = TINY
-    learn_kwargs = LEARN
     default_param_count = 18_622_472  # the same network as ARMS Net (see UNetAAR)
 
 
