@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,14 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.utils import is_dataset, to_tensor
 
 from . import __version__
+from ._batches import TensorBatches, tensors_of
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import intensity_range, warn_if_unlike
 from ._persistence import atomic_torch_save, history_from_json, history_to_json
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
-from .losses import resolve_criterion
+from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
+from .schedules import KeepBestWeights, OneCycle
 from .splits import ValidationSplit
 
 __all__ = ["ChromosomeSegmenter"]
@@ -32,7 +35,10 @@ __all__ = ["ChromosomeSegmenter"]
 #: class indices of the two whole chromosomes (DESIGN: A = {1, 3}, B = {2, 3})
 CHROMOSOME_CLASSES = ((1, 3), (2, 3))
 _FORMAT = "chromoskl-model"
-_LR_SCHEDULES = (None, "step", "plateau")
+_LR_SCHEDULES = (None, "step", "plateau", "onecycle")
+_PRECISIONS = (None, "bf16")
+_AB_LOSSES = ("fixed", "swap_invariant")
+_AB_DECODINGS = ("network", "area")
 
 
 def softmax_over_classes(logits: torch.Tensor) -> torch.Tensor:
@@ -110,15 +116,40 @@ class ChromosomeSegmenter(NeuralNet):
     patience : int or None, default=None
         Stop when the validation loss has not improved for this many epochs and restore the
         best weights (the papers used 10 and 30). Needs ``train_split``.
-    lr_schedule : {None, "step", "plateau"}, default=None
+    lr_schedule : {None, "step", "plateau", "onecycle"}, default=None
         ``"step"`` halves the learning rate every 10 epochs; ``"plateau"`` halves it when the
-        validation loss has not improved for 5 epochs. Tune them through
-        ``callbacks__lr_schedule__step_size`` and friends.
+        validation loss has not improved for 5 epochs; ``"onecycle"`` raises it from
+        ``lr / 25`` to ``lr`` over the first quarter of training and anneals it to almost 0
+        (:class:`~chromoskl.schedules.OneCycle`), planned over ``max_epochs`` or, when
+        given, over ``max_minutes``. Tune them through ``callbacks__lr_schedule__*``.
+    max_minutes : float or None, default=None
+        A wall-clock budget for training. Training stops when it is spent (within the batch
+        running at that moment) or after ``max_epochs``, whichever comes first; with a
+        validation split, the weights of the epoch with the best ``valid_overlap_iou`` are
+        kept. A resumed fit counts the time of the epochs already in its history.
+    precision : {None, "bf16"}, default=None
+        ``"bf16"`` runs the network under ``torch.autocast`` in bfloat16 (losses are summed
+        in float32). Meant for GPUs with bfloat16 units; float16 is not offered because it
+        needs loss scaling.
+    channels_last : bool, default=False
+        Keep the network's weights and inputs in the channels-last memory format.
+    ab_loss : {"fixed", "swap_invariant"}, default="fixed"
+        ``"swap_invariant"`` trains with :class:`~chromoskl.losses.SwapInvariantLoss`: per
+        image, the loss against the labelling or the one with A and B exchanged, whichever
+        is lower, so that the network separates the chromosomes without having to know
+        which is the smaller. Use it with ``ab_decoding="area"``.
+    ab_decoding : {"network", "area"}, default="network"
+        How ``predict`` names the two chromosomes. ``"network"`` takes the argmax of the
+        network's classes (the papers). ``"area"`` makes each single-chromosome piece take
+        one label and then calls the smaller chromosome A
+        (:func:`chromoskl.decoding.decode_labels`); ``predict_proba`` swaps its A and B
+        channels to match.
     deep_supervision_weights : sequence of float or None, default=None
         Weights of the heads of a deeply supervised network (final map first) in the loss;
         None averages them. ``predict`` and the scores always use the final map.
     verbose : int, default=0
-        1 prints a line per epoch and a progress bar.
+        1 prints a line per epoch; 2 adds a progress bar over the batches (which reads every
+        batch's loss, a host synchronisation per step on a GPU).
     **kwargs
         Any other skorch ``NeuralNet`` parameter (``callbacks``, ``iterator_train__*``,
         ``warm_start``, ``module__*``, ``criterion__*``, ``optimizer__*``, ...).
@@ -170,6 +201,11 @@ class ChromosomeSegmenter(NeuralNet):
         tta=False,
         patience=None,
         lr_schedule=None,
+        max_minutes=None,
+        precision=None,
+        channels_last=False,
+        ab_loss="fixed",
+        ab_decoding="network",
         deep_supervision_weights=None,
         verbose=0,
         **kwargs,
@@ -196,6 +232,11 @@ class ChromosomeSegmenter(NeuralNet):
         self.tta = tta
         self.patience = patience
         self.lr_schedule = lr_schedule
+        self.max_minutes = max_minutes
+        self.precision = precision
+        self.channels_last = channels_last
+        self.ab_loss = ab_loss
+        self.ab_decoding = ab_decoding
         self.deep_supervision_weights = deep_supervision_weights
 
     # ------------------------------------------------------------------ initialisation
@@ -214,6 +255,18 @@ class ChromosomeSegmenter(NeuralNet):
         if self.lr_schedule not in _LR_SCHEDULES:
             problems.append(
                 f"lr_schedule must be one of {_LR_SCHEDULES}, got {self.lr_schedule!r}."
+            )
+        for name, allowed in (
+            ("precision", _PRECISIONS), ("ab_loss", _AB_LOSSES), ("ab_decoding", _AB_DECODINGS)
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        if self.max_minutes is not None and not (
+            isinstance(self.max_minutes, (int, float)) and self.max_minutes > 0
+        ):
+            problems.append(
+                f"max_minutes must be a positive number of minutes or None, got "
+                f"{self.max_minutes!r}."
             )
         if self.patience is not None:
             if not isinstance(self.patience, int) or self.patience < 1:
@@ -261,7 +314,11 @@ class ChromosomeSegmenter(NeuralNet):
                     LRScheduler("ReduceLROnPlateau", monitor="valid_loss", patience=5, factor=0.5),
                 )
             )
-        if self.verbose:
+        elif self.lr_schedule == "onecycle":
+            callbacks.append(("lr_schedule", OneCycle()))
+        if self.max_minutes and self.train_split and not self.patience:
+            callbacks.append(("keep_best", KeepBestWeights("valid_overlap_iou")))
+        if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
@@ -324,11 +381,15 @@ class ChromosomeSegmenter(NeuralNet):
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         self.module_ = resolve_architecture(self.arch)(**kwargs)
+        if self.channels_last:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
 
     def initialize_criterion(self):
         kwargs = self.get_params_for("criterion")
         self.criterion_ = resolve_criterion(self.criterion)(**kwargs)
+        if self.ab_loss == "swap_invariant":
+            self.criterion_ = SwapInvariantLoss(self.criterion_)
         return self
 
     def _n_classes(self) -> int:
@@ -354,28 +415,95 @@ class ChromosomeSegmenter(NeuralNet):
         return super().fit(X, y, **fit_params)
 
     def get_dataset(self, X, y=None):
-        """Check images (and labels) and wrap them in a skorch ``Dataset``.
+        """Check images (and labels) and wrap them, as tensors, in a skorch ``Dataset``.
 
         Images become float32 (n, C, H, W); labels int64 (n, H, W), centred on the images when
-        they are smaller.
+        they are smaller. Labels checked here are not checked again by the loss of each batch.
         """
         if is_dataset(X):
+            self.labels_checked_ = False
             return X
         if y is None:
-            return Dataset(check_images(X), None)
+            return Dataset(torch.from_numpy(check_images(X)), None)
         images, labels = check_images_and_labels(X, y, n_classes=self._n_classes())
-        return Dataset(images, labels)
+        self.labels_checked_ = True
+        return Dataset(torch.from_numpy(images), torch.from_numpy(labels))
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator; training batches are shuffled from the seeded generator."""
-        generator = getattr(self, "shuffle_generator_", None)
-        if not training or generator is None:
+        """Batches indexed from whole tensors moved to the device once
+        (:class:`~chromoskl._batches.TensorBatches`), shuffled from the seeded generator.
+
+        Datasets of other kinds, and iterators given options other than ``batch_size`` and
+        ``shuffle`` (``num_workers``, ...), go through skorch's ``DataLoader``.
+        """
+        generator = getattr(self, "shuffle_generator_", None) if training else None
+        options = self.get_params_for("iterator_train" if training else "iterator_valid")
+        tensors = tensors_of(dataset)
+        if tensors is not None and set(options) <= {"batch_size", "shuffle"}:
+            batch_size = options.get("batch_size", self.batch_size)
+            return TensorBatches(
+                *tensors,
+                batch_size=len(dataset) if batch_size == -1 else batch_size,
+                shuffle=training and options.get("shuffle", True),
+                generator=generator,
+                device=self.device_,
+            )
+        if generator is None:
             return super().get_iterator(dataset, training=training)
-        kwargs = {"batch_size": self.batch_size, "generator": generator}
-        kwargs.update(self.get_params_for("iterator_train"))
+        kwargs = {"batch_size": self.batch_size, "generator": generator, **options}
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         return self.iterator_train(dataset, **kwargs)
+
+    # ------------------------------------------------------------------ the training loop
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start the clock of ``max_minutes``, less the time of epochs already trained."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.deadline_ = None
+        if self.max_minutes:
+            spent = sum(row.get("dur", 0.0) for row in self.history)
+            self.deadline_ = time.monotonic() + 60.0 * self.max_minutes - spent
+
+    def _budget_spent(self) -> bool:
+        deadline = getattr(self, "deadline_", None)
+        return deadline is not None and time.monotonic() >= deadline
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's ``notify``; once every callback has seen the end of an epoch, stop when the
+        time budget is spent (by ``KeyboardInterrupt``, as skorch's ``EarlyStopping`` stops)."""
+        super().notify(method_name, **cb_kwargs)
+        if method_name == "on_epoch_end" and self._budget_spent():
+            raise KeyboardInterrupt
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, with two changes for training.
+
+        - Each batch's loss stays a tensor until the epoch ends, then all are read at once:
+          ``loss.item()`` per batch would make the host wait for the device at every step.
+          With ``verbose >= 2`` the progress bar shows each loss, so they are read at once.
+        - When ``max_minutes`` is spent, the remaining batches are skipped (after the first).
+        """
+        if iterator is None or not training:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        deferred = self.verbose < 2
+        batch_count = 0
+        for batch in iterator:
+            if batch_count and self._budget_spent():
+                break
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].detach()
+            self.history.record_batch(prefix + "_loss", loss if deferred else loss.item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        if deferred and batch_count:
+            rows = self.history[-1]["batches"][-batch_count:]
+            values = torch.stack([row[prefix + "_loss"] for row in rows]).float().tolist()
+            for row, value in zip(rows, values):
+                row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", batch_count)
 
     # ------------------------------------------------------------------ forward and loss
 
@@ -394,7 +522,17 @@ class ChromosomeSegmenter(NeuralNet):
             # Repeating the edge keeps the padding at the background's grey level whatever the
             # intensity scaling; zeros would be a bright border after standardisation.
             x = F.pad(x, (left, right, top, bottom), mode="replicate")
-        output = self.module_(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.precision == "bf16":
+            with torch.autocast(torch.device(self.device_).type, dtype=torch.bfloat16):
+                output = self.module_(x)
+            output = (
+                tuple(head.float() for head in output)
+                if isinstance(output, (tuple, list)) else output.float()
+            )
+        else:
+            output = self.module_(x)
         if isinstance(output, (tuple, list)):
             return tuple(centre_crop(head, (height, width)) for head in output)
         return centre_crop(output, (height, width))
@@ -402,6 +540,11 @@ class ChromosomeSegmenter(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on the final map, or the weighted mean over deep-supervision heads."""
         y_true = to_tensor(y_true, device=self.device_)
+        checked = getattr(self, "labels_checked_", False)
+        with labels_already_checked() if checked else nullcontext():
+            return self._criterion_over_heads(y_pred, y_true)
+
+    def _criterion_over_heads(self, y_pred, y_true):
         if not isinstance(y_pred, (tuple, list)):
             return self.criterion_(y_pred, y_true)
         weights = self.deep_supervision_weights
@@ -448,7 +591,17 @@ class ChromosomeSegmenter(NeuralNet):
     # ------------------------------------------------------------------ prediction
 
     def predict_proba(self, X):
-        """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1."""
+        """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1.
+
+        With ``ab_decoding="area"``, channels 1 and 2 are exchanged in the images where the
+        chromosome the network called A is the larger one.
+        """
+        proba = self._network_proba(X)
+        if self.ab_decoding == "area":
+            proba = swap_channels_by_area(proba)
+        return proba
+
+    def _network_proba(self, X):
         reference = getattr(self, "intensity_range_", None)
         if reference is not None and not is_dataset(X):
             warn_if_unlike(X, reference)
@@ -462,8 +615,16 @@ class ChromosomeSegmenter(NeuralNet):
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def predict(self, X):
-        """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap."""
-        return self.predict_proba(X).argmax(axis=1).astype(np.uint8)
+        """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap.
+
+        With ``ab_decoding="area"``, decoded by :func:`chromoskl.decoding.decode_labels`.
+        """
+        proba = self._network_proba(X)
+        if self.ab_decoding == "area":
+            from .decoding import decode_labels
+
+            return decode_labels(proba, order="area", consistency=True)
+        return proba.argmax(axis=1).astype(np.uint8)
 
     def predict_instances(self, X):
         """The two whole chromosomes, (n, 2, H, W) bool: A = {1, 3}, B = {2, 3}."""
@@ -492,7 +653,9 @@ class ChromosomeSegmenter(NeuralNet):
             "chromoskl_version": __version__,
             "params": json.dumps(self._portable_params()),
             "arch": self.arch if isinstance(self.arch, str) else _qualified_name(self.arch),
-            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+            "state_dict": {
+                k: v.detach().cpu() for k, v in _uncompiled(self.module_).state_dict().items()
+            },
             "history": history_to_json(self.history_),
             "intensity_range": list(getattr(self, "intensity_range_", None) or []),
         }
@@ -524,7 +687,7 @@ class ChromosomeSegmenter(NeuralNet):
             )
         seg = cls(**{**stored, **params})
         seg.initialize()
-        seg.module_.load_state_dict(payload["state_dict"])
+        _uncompiled(seg.module_).load_state_dict(payload["state_dict"])
         seg.module_.to(seg.device_)
         seg.history_ = history_from_json(payload["history"])
         if payload.get("intensity_range"):  # absent from files of chromoskl before it
@@ -560,6 +723,25 @@ def labels_to_instances(labels: np.ndarray) -> np.ndarray:
     """Split label masks (n, H, W) into whole-chromosome masks (n, 2, H, W) bool."""
     labels = np.asarray(labels)
     return np.stack([np.isin(labels, classes) for classes in CHROMOSOME_CLASSES], axis=1)
+
+
+def swap_channels_by_area(proba: np.ndarray) -> np.ndarray:
+    """Exchange channels 1 and 2 of the images whose argmax chromosome A ({1, 3}) has more
+    pixels than B ({2, 3}), so that A is the smaller chromosome."""
+    labels = proba.argmax(axis=1)
+    overlap = (labels == 3).sum(axis=(1, 2))
+    area_a = (labels == 1).sum(axis=(1, 2)) + overlap
+    area_b = (labels == 2).sum(axis=(1, 2)) + overlap
+    swap = area_a > area_b
+    if swap.any():
+        proba = proba.copy()
+        proba[swap, 1], proba[swap, 2] = proba[swap, 2], proba[swap, 1].copy()
+    return proba
+
+
+def _uncompiled(module: torch.nn.Module) -> torch.nn.Module:
+    """The module behind ``torch.compile`` (whose state dict prefixes ``_orig_mod.``)."""
+    return getattr(module, "_orig_mod", module)
 
 
 def _qualified_name(cls) -> str:

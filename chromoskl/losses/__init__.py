@@ -33,8 +33,10 @@ from ._modules import (
     MSELoss,
     TverskyLoss,
     WeightedBCELoss,
+    labels_already_checked,
     resolve_criterion,
 )
+from ._swap import SwapInvariantLoss, swap_chromosomes
 
 __all__ = [
     "LOSSES",
@@ -54,4 +56,7 @@ __all__ = [
     "TverskyLoss",
     "DiceCELoss",
     "CombinedLoss",
+    "SwapInvariantLoss",
+    "swap_chromosomes",
+    "labels_already_checked",
 ]

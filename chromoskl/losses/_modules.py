@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +22,23 @@ from ._functional import (
 # ----------------------------------------------------------------------------------------
 # Input checks and small adapters shared by the wrappers.
 # ----------------------------------------------------------------------------------------
+
+_LABELS_CHECKED = ContextVar("chromoskl_labels_checked", default=False)
+
+
+@contextmanager
+def labels_already_checked():
+    """Skip the label-range check of the losses inside this block.
+
+    The range check reads the labels' minimum and maximum back to the host: on a GPU that
+    waits for every queued kernel, once per batch. ``ChromosomeSegmenter`` checks the labels
+    of a fit once, up front, and computes its losses inside this block.
+    """
+    token = _LABELS_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _LABELS_CHECKED.reset(token)
 
 
 def _check_inputs(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
@@ -45,7 +64,7 @@ def _check_inputs(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"y_pred must be floating-point logits, got dtype {y_pred.dtype}.")
     if y_true.is_floating_point() or y_true.is_complex() or y_true.dtype == torch.bool:
         raise TypeError(f"y_true must hold integer class indices, got dtype {y_true.dtype}.")
-    if y_true.numel():
+    if y_true.numel() and not _LABELS_CHECKED.get():
         # One host read for both ends: on a GPU each read waits for the queued kernels.
         low, high = torch.stack(torch.aminmax(y_true)).tolist()
         if low < 0 or high >= c:
