@@ -21,10 +21,24 @@ from ._intensity import IntensityWarning
 __all__ = ["main"]
 
 DEFAULT_OUT = "chromoskl-run"
-# The embedded default run: sized to finish in about a minute on 2 CPU cores.
+# The embedded default run: sized to finish within 90 s on 2 CPU cores.
 DEFAULT_N_SAMPLES = 480
-DEFAULT_EPOCHS = 6
-DEFAULT_MODULE = {"unet": {"base_channels": 16, "depth": 2}}
+# The training recipes, per data source: what a flag left out means. Measured in
+# benchmarks/convergence.py and benchmarks/RESULTS.md.
+RECIPES = {
+    "generated": {
+        "epochs": 6, "batch_size": 16, "lr": 1e-2, "lr_schedule": "onecycle",
+        "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "network",
+        "module": {"unet": {"base_channels": 16, "depth": 2}},
+    },
+    "file": {
+        "epochs": 10, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
+        "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "network",
+        "module": {"unet": {"base_channels": 16, "depth": 4}},
+    },
+}
+# An epoch count that a time budget, not the count, will end.
+BUDGET_EPOCHS = 100_000
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
 
 
@@ -49,6 +63,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _training_settings(args) -> dict:
+    """The recipe for the data source, overridden by every flag that was given."""
+    recipe = RECIPES["generated" if args.data is None else "file"]
+    settings = {
+        name: recipe[name] if getattr(args, name) is None else getattr(args, name)
+        for name in ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding")
+    }
+    if settings["lr_schedule"] == "none":
+        settings["lr_schedule"] = None
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    else:
+        settings["epochs"] = BUDGET_EPOCHS if args.max_minutes else recipe["epochs"]
+    settings["module"] = {**recipe["module"].get(args.arch, {}), **dict(args.module)}
+    return settings
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chromoskl",
@@ -60,9 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", type=Path, help="an h5 file in Pommier's layout (default: "
                        "images made by make_overlapping_chromosomes)")
     train.add_argument("--arch", default="unet", help="architecture name (default: unet)")
-    train.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS)
-    train.add_argument("--batch-size", type=_positive_int, default=16)
-    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--epochs", type=_positive_int,
+                       help="epochs to train (default: the recipe's; with --max-minutes and "
+                       "no --epochs, the budget alone decides)")
+    train.add_argument("--max-minutes", type=_positive_float,
+                       help="train for this wall-clock budget, then stop and keep the best "
+                       "model; one-cycle is planned over it")
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--lr", type=_positive_float, help="the (peak) learning rate")
+    train.add_argument("--lr-schedule", choices=("none", "onecycle", "step", "plateau"))
+    train.add_argument("--criterion", help="loss name, e.g. ce, dice_ce, as_wbce")
+    train.add_argument("--ab-loss", choices=("fixed", "swap_invariant"),
+                       help="swap_invariant: the loss ignores which chromosome is A")
+    train.add_argument("--ab-decoding", choices=("network", "area"),
+                       help="area: the smaller predicted chromosome is called A")
     train.add_argument("--n-samples", type=_positive_int, default=DEFAULT_N_SAMPLES,
                        help="images to generate when no --data is given")
     train.add_argument("--max-samples", type=_positive_int,
@@ -135,12 +187,16 @@ def _train(args) -> int:
     data, source = _load_data(args.data, n_samples=args.n_samples,
                               max_samples=args.max_samples, seed=args.seed)
     train, test, kind = _holdout(data, test_size=args.test_size, split=args.split, seed=args.seed)
-    module = {**DEFAULT_MODULE.get(args.arch, {}), **dict(args.module)}
+    settings = _training_settings(args)
+    module = settings["module"]
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint = args.out / "checkpoint.pt"
     groups = data.groups[train] if data.groups is not None else None
     seg = ChromosomeSegmenter(
-        args.arch, max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        args.arch, max_epochs=settings["epochs"], batch_size=settings["batch_size"],
+        lr=settings["lr"], lr_schedule=settings["lr_schedule"],
+        criterion=settings["criterion"], ab_loss=settings["ab_loss"],
+        ab_decoding=settings["ab_decoding"], max_minutes=args.max_minutes,
         device=args.device, random_state=args.seed, verbose=1,
         callbacks=[("checkpoint", EpochCheckpoint(checkpoint))],
         **{f"module__{k}": v for k, v in module.items()},
@@ -151,7 +207,8 @@ def _train(args) -> int:
     if args.resume:
         if not checkpoint.is_file():
             raise UsageError(f"--resume: no checkpoint at {checkpoint}")
-        resume_training(seg, checkpoint, X_train, y_train, max_epochs=args.epochs, groups=groups)
+        resume_training(seg, checkpoint, X_train, y_train, max_epochs=settings["epochs"],
+                        groups=groups)
     else:
         seg.fit(X_train, y_train, groups=groups)
     fit_seconds = time.perf_counter() - started
@@ -166,6 +223,8 @@ def _train(args) -> int:
         "n_test": int(len(test)),
         "arch": args.arch,
         "module": module,
+        "recipe": {k: v for k, v in settings.items() if k != "module"},
+        "max_minutes": args.max_minutes,
         "epochs_run": len(seg.history_),
         "device": seg.device_,
         "seconds": round(time.perf_counter() - started, 1),
