@@ -159,19 +159,12 @@ def _load_data(path, *, n_samples, max_samples, seed):
 
 
 def _holdout(data, *, test_size, split, seed):
-    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+    from .splits import holdout_indices
 
     if not 0.0 < test_size < 1.0:
         raise UsageError(f"--test-size must lie between 0 and 1, got {test_size}")
-    n = len(data.images)
-    if split == "grouped" and data.groups is not None and len(np.unique(data.groups)) > 1:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        kind = "grouped by chromosome pair"
-    else:
-        splitter = ShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        kind = "random images"
-    train, test = next(splitter.split(np.arange(n), groups=data.groups))
-    return train, test, kind
+    return holdout_indices(len(data.images), data.groups, kind=split, test_size=test_size,
+                           random_state=seed)
 
 
 # ---------------------------------------------------------------------- commands

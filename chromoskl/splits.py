@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from torch.utils.data import Subset
 
-__all__ = ["ValidationSplit"]
+__all__ = ["ValidationSplit", "holdout_indices"]
 
 
 class ValidationSplit(BaseEstimator):
@@ -64,3 +64,39 @@ class ValidationSplit(BaseEstimator):
             )
         train, valid = next(splitter.split(indices, groups=groups))
         return Subset(dataset, train), Subset(dataset, valid)
+
+
+def holdout_indices(n_images: int, groups=None, *, kind="grouped", test_size=0.2, random_state=0):
+    """Training and test indices of a single hold-out, random or grouped by chromosome pair.
+
+    Parameters
+    ----------
+    n_images : int
+    groups : array-like of shape (n_images,) or None
+        Chromosome-pair labels; a grouped hold-out needs at least 2 distinct ones, else the
+        hold-out is random.
+    kind : {"grouped", "random"}, default="grouped"
+        ``"grouped"`` keeps every pair of the test set out of training (what a user should
+        expect on new chromosomes); ``"random"`` is the papers' split, where the same pair,
+        rotated or shifted, is on both sides.
+    test_size : float, default=0.2
+    random_state : int, default=0
+
+    Returns
+    -------
+    train, test : ndarray of int
+    kind : str
+        What was done, in words ("grouped by chromosome pair" or "random images").
+    """
+    if kind not in ("grouped", "random"):
+        raise ValueError(f"kind must be 'grouped' or 'random', got {kind!r}.")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must lie between 0 and 1, got {test_size}.")
+    indices = np.arange(n_images)
+    if kind == "grouped" and groups is not None and len(np.unique(groups)) > 1:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+        train, test = next(splitter.split(indices, groups=groups))
+        return train, test, "grouped by chromosome pair"
+    splitter = ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+    train, test = next(splitter.split(indices))
+    return train, test, "random images"

@@ -1,0 +1,220 @@
+"""Convergence against wall-clock time on Pommier's real data: recipes and their levers.
+
+Each run trains a ``ChromosomeSegmenter`` recipe for a wall-clock budget (``max_minutes``) on
+the training side of a hold-out, and logs, every ``--eval-every`` seconds, the held-out
+overlap IoU and whole-chromosome A/B IoU (on ``--eval-images`` test images) against the
+seconds since the process started. At the end the whole test side is scored. Runs are made one
+after the other in one process, so that the levers compare side by side as ratios to the
+first recipe named.
+
+The two hold-outs (``chromoskl.splits.holdout_indices``, 20 %, seed 0):
+
+- ``random``: the papers' split; the same chromosome pair, rotated or shifted, is on both sides.
+- ``grouped``: 20 % of the 66 chromosome pairs are kept out of training entirely.
+
+Commands (from the repository root, after ``pip install .``)::
+
+    # the levers, 4 minutes each, random split
+    python benchmarks/convergence.py --recipes onecycle constant ce channels_last bf16 \\
+        --minutes 4 --split random --out runs/levers
+    # the 30-minute goal, both splits
+    python benchmarks/convergence.py --recipes onecycle --minutes 28 --split random grouped \\
+        --out runs/goal30
+
+Output in ``--out``: ``results.json`` (every curve point and final score), ``curves.png`` and
+a markdown table on standard output. Nothing is asserted: numbers go to
+``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+PROCESS_START = time.monotonic()
+
+import numpy as np  # noqa: E402 (the clock starts before the imports)
+import torch  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
+
+from chromoskl import ChromosomeSegmenter  # noqa: E402
+from chromoskl.datasets import load_overlapping_chromosomes  # noqa: E402
+from chromoskl.metrics import segmentation_scores  # noqa: E402
+from chromoskl.splits import holdout_indices  # noqa: E402
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
+)
+
+BASE = {
+    "arch": "unet", "module__base_channels": 16, "module__depth": 4,
+    "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle", "criterion": "dice_ce",
+}
+#: Each recipe is the base with one lever changed.
+RECIPES = {
+    "onecycle": {},
+    "constant": {"lr": 3e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 16},
+    "ce": {"criterion": "ce"},
+    "as_wbce": {"criterion": "as_wbce"},
+    "batch16": {"batch_size": 16},
+    "batch64": {"batch_size": 64},
+    "lr3e-3": {"lr": 3e-3},
+    "lr2e-2": {"lr": 2e-2},
+    "width8": {"module__base_channels": 8},
+    "width24": {"module__base_channels": 24},
+    "depth3": {"module__depth": 3},
+    "channels_last": {"channels_last": True},
+    "bf16": {"precision": "bf16"},
+    "bf16_channels_last": {"precision": "bf16", "channels_last": True},
+    "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
+    "area": {"ab_decoding": "area"},
+    "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
+}
+SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
+          "ab_swapped_share", "pixel_accuracy")
+
+
+class HeldOutCurve(Callback):
+    """Score held-out images every ``every`` seconds of training (and at each epoch's end)."""
+
+    def __init__(self, X, y, every):
+        self.X, self.y, self.every = X, y, every
+
+    def on_train_begin(self, net, **kwargs):
+        self.points_ = []
+        self.images_seen_ = 0
+        self.last_ = time.monotonic()
+
+    def _score(self, net):
+        started = time.monotonic()
+        scores = segmentation_scores(self.y, net.predict(self.X))
+        self.points_.append({
+            "process_s": round(started - PROCESS_START, 1),
+            "images_seen": self.images_seen_,
+            "eval_s": round(time.monotonic() - started, 2),
+            **{k: round(scores[k], 4) for k in SCORES if k in scores},
+        })
+        self.last_ = time.monotonic()
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        self.images_seen_ += len(batch[0])
+        if time.monotonic() - self.last_ >= self.every:
+            self._score(net)
+            net.module_.train()
+
+    def on_epoch_end(self, net, **kwargs):
+        self._score(net)
+
+
+def run_recipe(name, data, split, args):
+    params = {**BASE, **RECIPES[name]}
+    train, test, kind = holdout_indices(len(data.images), data.groups, kind=split,
+                                        random_state=args.seed)
+    rng = np.random.default_rng(args.seed)
+    if args.n_train:
+        train = rng.choice(train, size=min(args.n_train, len(train)), replace=False)
+    watch = rng.choice(test, size=min(args.eval_images, len(test)), replace=False)
+    curve = HeldOutCurve(data.images[watch], data.labels[watch], args.eval_every)
+    seg = ChromosomeSegmenter(
+        **params, max_epochs=10_000, max_minutes=args.minutes, device=args.device,
+        random_state=args.seed, verbose=args.verbose, callbacks=[("curve", curve)],
+    )
+    started = time.monotonic()
+    seg.fit(data.images[train], data.labels[train], groups=data.groups[train])
+    fit_s = time.monotonic() - started
+    predicted = seg.predict(data.images[test])
+    scores = segmentation_scores(data.labels[test], predicted)
+    return {
+        "recipe": name, "params": {k: v for k, v in params.items()}, "split": kind,
+        "n_train": int(len(train)), "n_test": int(len(test)),
+        "epochs": len(seg.history), "fit_s": round(fit_s, 1),
+        "images_per_s": round(curve.images_seen_ / fit_s, 1),
+        "process_s_at_end": round(time.monotonic() - PROCESS_START, 1),
+        "best_epoch": getattr(dict(seg.callbacks_).get("keep_best"), "best_epoch_", None),
+        "test": {k: round(scores[k], 4) for k in SCORES if k in scores},
+        "curve": curve.points_,
+    }
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for r in results:
+        xs = [p["process_s"] / 60 for p in r["curve"]]
+        label = f"{r['recipe']} ({r['split']})"
+        axes[0].plot(xs, [p["overlap_iou"] for p in r["curve"]], marker=".", label=label)
+        axes[1].plot(xs, [p["chromosome_a_iou"] for p in r["curve"]], marker=".", label=label)
+    for ax, title in zip(axes, ("held-out overlap IoU", "held-out chromosome A IoU")):
+        ax.set(xlabel="minutes since the process started", title=title, ylim=(0, 1))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def table(results) -> str:
+    first = {}
+    lines = [
+        "| recipe | split | train images | epochs | fit s | images/s (ratio) | overlap IoU "
+        "(ratio) | A IoU | B IoU | A IoU any order | A/B swapped share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        base = first.setdefault(r["split"], r)
+        t = r["test"]
+        lines.append(
+            f"| {r['recipe']} | {r['split']} | {r['n_train']} | {r['epochs']} | {r['fit_s']} | "
+            f"{r['images_per_s']} ({r['images_per_s'] / base['images_per_s']:.2f}) | "
+            f"{t['overlap_iou']:.3f} ({t['overlap_iou'] / max(base['test']['overlap_iou'], 1e-9):.2f}) | "
+            f"{t['chromosome_a_iou']:.3f} | {t['chromosome_b_iou']:.3f} | "
+            f"{t.get('chromosome_a_iou_any_order', float('nan')):.3f} | "
+            f"{t.get('ab_swapped_share', float('nan')):.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--recipes", nargs="+", default=["onecycle"], choices=sorted(RECIPES))
+    parser.add_argument("--split", nargs="+", default=["random"], choices=("random", "grouped"))
+    parser.add_argument("--minutes", type=float, default=4.0, help="training budget per run")
+    parser.add_argument("--n-train", type=int, help="train on a random subset of this size")
+    parser.add_argument("--eval-images", type=int, default=512)
+    parser.add_argument("--eval-every", type=float, default=90.0, help="seconds")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("runs/convergence"))
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = load_overlapping_chromosomes(args.data)
+    print(f"data loaded at {time.monotonic() - PROCESS_START:.1f} s", flush=True)
+    results = []
+    for split in args.split:
+        for name in args.recipes:
+            results.append(run_recipe(name, data, split, args))
+            r = results[-1]
+            print(json.dumps({k: v for k, v in r.items() if k != "curve"}), flush=True)
+            (args.out / "results.json").write_text(json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()},
+                 "torch_threads": torch.get_num_threads(), "results": results}, indent=1))
+            plot(results, args.out / "curves.png")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
