@@ -172,10 +172,11 @@ def table(results) -> str:
     for r in results:
         base = first.setdefault(r["split"], r)
         t = r["test"]
+        overlap_ratio = t["overlap_iou"] / max(base["test"]["overlap_iou"], 1e-9)
         lines.append(
             f"| {r['recipe']} | {r['split']} | {r['n_train']} | {r['epochs']} | {r['fit_s']} | "
             f"{r['images_per_s']} ({r['images_per_s'] / base['images_per_s']:.2f}) | "
-            f"{t['overlap_iou']:.3f} ({t['overlap_iou'] / max(base['test']['overlap_iou'], 1e-9):.2f}) | "
+            f"{t['overlap_iou']:.3f} ({overlap_ratio:.2f}) | "
             f"{t['chromosome_a_iou']:.3f} | {t['chromosome_b_iou']:.3f} | "
             f"{t.get('chromosome_a_iou_any_order', float('nan')):.3f} | "
             f"{t.get('ab_swapped_share', float('nan')):.3f} |"

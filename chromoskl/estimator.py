@@ -26,6 +26,7 @@ from ._intensity import intensity_range, warn_if_unlike
 from ._persistence import atomic_torch_save, history_from_json, history_to_json
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
+from .decoding import decode_labels
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
 from .schedules import KeepBestWeights, OneCycle
 from .splits import ValidationSplit
@@ -621,8 +622,6 @@ class ChromosomeSegmenter(NeuralNet):
         """
         proba = self._network_proba(X)
         if self.ab_decoding == "area":
-            from .decoding import decode_labels
-
             return decode_labels(proba, order="area", consistency=True)
         return proba.argmax(axis=1).astype(np.uint8)
 

@@ -18,6 +18,7 @@ from chromoskl.metrics import (
     SCORERS,
     assd_per_class,
     chromosome_iou,
+    chromosome_iou_any_order,
     confusion_matrix,
     dice_per_class,
     get_scorer,
@@ -26,6 +27,7 @@ from chromoskl.metrics import (
     overlap_iou,
     pixel_accuracy,
     segmentation_scores,
+    swapped_share,
     two_chromosome_accuracy,
 )
 
@@ -292,6 +294,11 @@ def test_segmentation_scores_hand_case():
         "chromosome_iou": 0.75,
         "pixel_accuracy": 13 / 16,
         "two_chromosome_accuracy": 4 / 7,
+        # Swapping 1 and 2 gives A 3/6 and B 2/6, a mean below 3/4: kept as predicted.
+        "ab_swapped_share": 0.0,
+        "chromosome_a_iou_any_order": 1.0,
+        "chromosome_b_iou_any_order": 0.5,
+        "chromosome_iou_any_order": 0.75,
     }
     assert scores == pytest.approx(expected)
     assert all(type(v) is float for v in scores.values())
@@ -402,7 +409,9 @@ def test_scorer_registry():
         "mean_dice",
     }
     assert required <= set(SCORERS)
-    assert set(SCORERS) <= set(segmentation_scores(HAND_TRUE, HAND_PRED))
+    # Every scorer is a metric of segmentation_scores; "neg_<name>" is minus metric <name>.
+    metrics = {name.removeprefix("neg_") for name in SCORERS}
+    assert metrics <= set(segmentation_scores(HAND_TRUE, HAND_PRED))
     assert get_scorer("overlap_iou") is SCORERS["overlap_iou"]
     assert get_scorer(SCORERS["mean_iou"]) is SCORERS["mean_iou"]
     with pytest.raises(ValueError, match="known scorers: .*overlap_iou"):
@@ -416,6 +425,155 @@ def test_scorers_pickle():
 
     scorer = pickle.loads(pickle.dumps(SCORERS["overlap_iou"]))
     assert scorer(FixedMaskSegmenter(), HAND_PRED, HAND_TRUE) == pytest.approx(2 / 3)
+
+
+# ------------------------------------------------------------------------------------------
+# A/B diagnostics: swapped_share, chromosome_iou_any_order
+# ------------------------------------------------------------------------------------------
+
+# A (labels 1, 3) is 3 px, B (labels 2, 3) is 4 px, sharing the overlap pixel (1, 1).
+AB_TRUE = np.array([[1, 1, 0, 0, 0], [0, 3, 2, 2, 2], [0, 0, 0, 0, 0]])
+AB_SWAPPED = np.array([[2, 2, 0, 0, 0], [0, 3, 1, 1, 1], [0, 0, 0, 0, 0]])
+
+
+def _brute_force_ab(y_true, y_pred):
+    """Per image: (swapped?, defined?, best prediction), from binary masks and loops."""
+
+    def mean_chromosome_iou(t, p):
+        ious = []
+        for labels in ((1, 3), (2, 3)):
+            mt, mp = np.isin(t, labels), np.isin(p, labels)
+            union = np.count_nonzero(mt | mp)
+            if union:
+                ious.append(np.count_nonzero(mt & mp) / union)
+        return np.mean(ious) if ious else NAN
+
+    out = []
+    for t, p in zip(y_true, y_pred):
+        exchanged = np.choose(p, [0, 2, 1, 3])
+        plain, after = mean_chromosome_iou(t, p), mean_chromosome_iou(t, exchanged)
+        swapped = not math.isnan(plain) and after > plain
+        out.append((swapped, not math.isnan(plain), exchanged if swapped else p))
+    return out
+
+
+def test_perfect_swap_hand_case():
+    y_true = np.stack([AB_TRUE, AB_TRUE])
+    y_pred = np.stack([AB_TRUE, AB_SWAPPED])  # image 0 right, image 1 A and B exchanged
+    assert swapped_share(y_true, y_pred) == 0.5
+    # image 1 as predicted: A = true B (4 px), 1 px (the overlap) shared -> 1 / 6; B the same.
+    np.testing.assert_allclose(chromosome_iou(y_true[1], y_pred[1]), [1 / 6, 1 / 6])
+    # pooled A: truth 6, prediction 3 + 4, shared 3 + 1 -> 4/9; B: 8, 4 + 3, 4 + 1 -> 5/10
+    np.testing.assert_allclose(chromosome_iou(y_true, y_pred), [4 / 9, 1 / 2])
+    np.testing.assert_allclose(chromosome_iou(y_true, y_pred, average="image"), [7 / 12] * 2)
+    # Any order: image 1 is scored after the exchange, so both are perfect.
+    np.testing.assert_allclose(chromosome_iou_any_order(y_true, y_pred), [1.0, 1.0])
+    np.testing.assert_allclose(
+        chromosome_iou_any_order(y_true, y_pred, average="image"), [1.0, 1.0]
+    )
+    # A 2-D array is one image: all or nothing.
+    assert swapped_share(AB_TRUE, AB_SWAPPED) == 1.0
+    assert swapped_share(AB_TRUE, AB_TRUE) == 0.0
+
+
+def test_swap_decided_per_image_not_pooled():
+    # Three images: right, swapped, swapped. Pooled, the exchange would help the stack as a
+    # whole; per image it helps images 1 and 2 only, and image 0 must stay as predicted.
+    y_true = np.stack([AB_TRUE] * 3)
+    y_pred = np.stack([AB_TRUE, AB_SWAPPED, AB_SWAPPED])
+    assert swapped_share(y_true, y_pred) == pytest.approx(2 / 3)
+    np.testing.assert_allclose(chromosome_iou_any_order(y_true, y_pred), [1.0, 1.0])
+    # Swapping the whole stack instead would get image 0 wrong. A: shared 1 + 3 + 3 of a
+    # truth of 9 px and a prediction of 4 + 3 + 3 -> 7 / (9 + 10 - 7)
+    np.testing.assert_allclose(
+        chromosome_iou(y_true, np.choose(y_pred, [0, 2, 1, 3]))[0], 7 / 12
+    )
+
+
+def test_ties_and_undefined_images():
+    empty = np.zeros_like(AB_TRUE)
+    overlap_only = np.where(AB_TRUE > 0, 3, 0)  # the exchange changes nothing: a tie
+    # image 0: swapped; image 1: nothing anywhere (left out); image 2: a tie (not swapped);
+    # image 3: chromosomes missed (defined, IoUs 0 both ways, not swapped).
+    y_true = np.stack([AB_TRUE, empty, AB_TRUE, AB_TRUE])
+    y_pred = np.stack([AB_SWAPPED, empty, overlap_only, empty])
+    assert swapped_share(y_true, y_pred) == pytest.approx(1 / 3)
+    assert math.isnan(swapped_share(empty, empty))
+    np.testing.assert_allclose(chromosome_iou_any_order(empty, empty), [NAN, NAN])
+    # Only B predicted, where A is: the exchange turns it into a right A (B then undefined).
+    only_a_true = np.array([[0, 1, 1], [0, 0, 0]])
+    only_b_pred = np.array([[0, 2, 2], [0, 0, 0]])
+    assert swapped_share(only_a_true, only_b_pred) == 1.0
+    np.testing.assert_allclose(chromosome_iou(only_a_true, only_b_pred), [0.0, 0.0])
+    np.testing.assert_allclose(chromosome_iou_any_order(only_a_true, only_b_pred), [1.0, NAN])
+
+
+def test_swap_criterion_is_the_mean_of_both_chromosomes():
+    # The exchange raises B from 1/4 to 1/3 but drops A from 3/4 to 1/3: the mean falls
+    # from 1/2 to 1/3, so the image is kept as predicted.
+    y_true = np.array([[1, 1, 3, 2, 2, 2]])
+    y_pred = np.array([[1, 1, 3, 1, 0, 0]])
+    np.testing.assert_allclose(chromosome_iou(y_true, y_pred), [3 / 4, 1 / 4])
+    np.testing.assert_allclose(
+        chromosome_iou(y_true, np.choose(y_pred, [0, 2, 1, 3])), [1 / 3, 1 / 3]
+    )
+    assert swapped_share(y_true, y_pred) == 0.0
+    np.testing.assert_allclose(chromosome_iou_any_order(y_true, y_pred), [3 / 4, 1 / 4])
+
+
+@pytest.mark.parametrize("average", ["pooled", "image"])
+def test_ab_diagnostics_match_brute_force(average):
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 4, size=(30, 6, 7))
+    # Mostly right, some images swapped wholesale, some noise.
+    y_pred = np.where(rng.random(y_true.shape) < 0.7, y_true, rng.integers(0, 4, y_true.shape))
+    flip = rng.random(30) < 0.4
+    y_pred[flip] = np.choose(y_pred[flip], [0, 2, 1, 3])
+    y_true[0], y_pred[0] = 0, 0  # one undefined image
+    reference = _brute_force_ab(y_true, y_pred)
+    swapped = np.array([r[0] for r in reference])
+    defined = np.array([r[1] for r in reference])
+    best = np.stack([r[2] for r in reference])
+    assert 0 < swapped.sum() < defined.sum() == 29
+    assert swapped_share(y_true, y_pred) == pytest.approx(swapped.sum() / defined.sum())
+    np.testing.assert_allclose(
+        chromosome_iou_any_order(y_true, y_pred, average=average),
+        chromosome_iou(y_true, best, average=average),
+    )
+    # Per image, the mean any-order chromosome IoU is never below the plain one.
+    for t, p in zip(y_true[1:], y_pred[1:]):
+        assert np.mean(chromosome_iou_any_order(t, p)) >= np.mean(chromosome_iou(t, p)) - 1e-12
+
+
+def test_ab_diagnostics_in_scores_and_scorers():
+    y_true = np.stack([AB_TRUE, AB_TRUE])
+    y_pred = np.stack([AB_TRUE, AB_SWAPPED])
+    scores = segmentation_scores(y_true, y_pred)
+    assert scores["ab_swapped_share"] == 0.5
+    assert scores["chromosome_a_iou"] == pytest.approx(4 / 9)
+    assert scores["chromosome_a_iou_any_order"] == 1.0
+    assert scores["chromosome_b_iou_any_order"] == 1.0
+    assert scores["chromosome_iou_any_order"] == 1.0
+    estimator = FixedMaskSegmenter()
+    # Lower is better: the scorer returns minus the share, as sklearn's "neg_*" scorers.
+    assert SCORERS["neg_ab_swapped_share"](estimator, y_pred, y_true) == -0.5
+    assert "ab_swapped_share" not in SCORERS
+    assert SCORERS["chromosome_iou_any_order"](estimator, y_pred, y_true) == 1.0
+    assert repr(SCORERS["neg_ab_swapped_share"]) == (
+        "chromoskl.metrics.SCORERS['neg_ab_swapped_share']"
+    )
+    # Scored per image, also after the centred crop of padded predictions.
+    padded = centre_pad(y_pred, (7, 9), value=0)
+    assert SCORERS["neg_ab_swapped_share"](estimator, padded, y_true) == -0.5
+
+
+def test_ab_diagnostics_invalid_input():
+    with pytest.raises(ValueError, match="average"):
+        chromosome_iou_any_order(AB_TRUE, AB_TRUE, average="micro")
+    with pytest.raises(TypeError, match="integer class labels"):
+        swapped_share(AB_TRUE.astype(float), AB_TRUE)
+    with pytest.raises(ValueError, match="label 4"):
+        swapped_share(AB_TRUE, AB_TRUE + 1)
 
 
 # ------------------------------------------------------------------------------------------

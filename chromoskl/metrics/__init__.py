@@ -10,6 +10,12 @@ Everything that a confusion matrix determines is computed from one, built with
 IoU or Dice: it gives NaN, never 0, and averages skip it. The boundary metrics (HD95, ASSD)
 follow MONAI's conventions and give NaN for a class missing from the truth or the prediction.
 
+Chromosome A is by convention the smaller of the two. :func:`swapped_share` and
+:func:`chromosome_iou_any_order` tell how much of the chromosome error is only the naming of A
+and B: the share of the images that score better with labels 1 and 2 exchanged, and the
+chromosome IoU after the better of the two namings of each image (as Kluvanec et al. [4]_
+scored it).
+
 The scorers (:data:`SCORERS`, :func:`get_scorer`) have scikit-learn's ``scorer(estimator, X, y)``
 signature, so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` or a dict of them works.
 
@@ -21,6 +27,9 @@ References
    field Multi-Scale network", Biomedical Signal Processing and Control, 2021.
 .. [3] MONAI, ``monai.metrics.compute_hausdorff_distance`` and
    ``compute_average_surface_distance``.
+.. [4] D. Kluvanec et al., "Using Orientation to Distinguish Overlapping Chromosomes", 2022
+   (permutation-invariant scoring of overlapping-chromosome separation);
+   https://github.com/KluvaDa/Chromosomes.
 """
 
 from ._confusion import (
@@ -28,11 +37,13 @@ from ._confusion import (
     CLASS_NAMES,
     N_CLASSES,
     chromosome_iou,
+    chromosome_iou_any_order,
     confusion_matrix,
     dice_per_class,
     iou_per_class,
     overlap_iou,
     pixel_accuracy,
+    swapped_share,
     two_chromosome_accuracy,
 )
 from ._distance import assd_per_class, hd95_per_class
@@ -44,6 +55,8 @@ __all__ = [
     "dice_per_class",
     "overlap_iou",
     "chromosome_iou",
+    "chromosome_iou_any_order",
+    "swapped_share",
     "pixel_accuracy",
     "two_chromosome_accuracy",
     "hd95_per_class",

@@ -13,15 +13,16 @@ from .._geometry import centre_crop
 from ._confusion import (
     CLASS_NAMES,
     N_CLASSES,
-    _bincount_pairs,
     _check_labels,
+    _chromosome_iou_any_order_from_confusion,
     _chromosome_iou_from_confusion,
+    _confusion_matrices_per_image,
     _dice_from_confusion,
     _iou_from_confusion,
     _nanmean,
     _pixel_accuracy_from_confusion,
+    _swapped_share_from_confusion,
     _two_chromosome_accuracy_from_confusion,
-    confusion_matrix,
 )
 from ._distance import _assd, _distances_per_class, _hd95
 
@@ -53,6 +54,22 @@ def _scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
     return scores
 
 
+def _scores_from_confusion_per_image(cm: np.ndarray) -> dict[str, float]:
+    """Every scalar region metric of a (n_images, 4, 4) stack of confusion matrices.
+
+    The pooled metrics of :func:`_scores_from_confusion` (of their sum), and the A/B
+    diagnostics, which need the images apart: ``ab_swapped_share`` and the chromosome IoUs
+    after the better A/B assignment of each image (pooled).
+    """
+    scores = _scores_from_confusion(cm.sum(axis=0))
+    scores["ab_swapped_share"] = _swapped_share_from_confusion(cm)
+    any_order = _chromosome_iou_any_order_from_confusion(cm, "pooled")
+    scores["chromosome_a_iou_any_order"] = float(any_order[0])
+    scores["chromosome_b_iou_any_order"] = float(any_order[1])
+    scores["chromosome_iou_any_order"] = float(_nanmean(any_order))
+    return scores
+
+
 def segmentation_scores(
     y_true, y_pred, *, distances: bool = False, spacing: float | tuple[float, ...] = 1.0
 ) -> dict[str, float]:
@@ -77,9 +94,13 @@ def segmentation_scores(
         ``iou_background``, ``iou_a``, ``iou_b``, ``iou_overlap``, ``mean_dice``,
         ``dice_background``, ``dice_a``, ``dice_b``, ``dice_overlap``, ``chromosome_a_iou``,
         ``chromosome_b_iou``, ``chromosome_iou`` (their mean), ``pixel_accuracy``,
-        ``two_chromosome_accuracy``; with ``distances=True`` also ``hd95_<class>`` and
-        ``assd_<class>`` for the four classes. Region metrics are pooled over all pixels;
-        values may be NaN (see the functions above).
+        ``two_chromosome_accuracy``, ``ab_swapped_share`` (:func:`swapped_share`; lower is
+        better), ``chromosome_a_iou_any_order``, ``chromosome_b_iou_any_order``,
+        ``chromosome_iou_any_order`` (their mean; :func:`chromosome_iou_any_order`, pooled);
+        with ``distances=True`` also ``hd95_<class>`` and ``assd_<class>`` for the four
+        classes. Region metrics are pooled over all pixels (the A/B assignment of the
+        ``*_any_order`` scores is chosen per image); values may be NaN (see the functions
+        above). Axis 0 indexes the images; a 2-D array is one image.
 
     Raises
     ------
@@ -89,7 +110,11 @@ def segmentation_scores(
         If a label array does not hold integers.
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
-    scores = _scores_from_confusion(_bincount_pairs(y_true.ravel(), y_pred.ravel(), N_CLASSES))
+    # One confusion matrix per image (their sum is the pooled one): the A/B diagnostics
+    # choose the assignment of each image.
+    scores = _scores_from_confusion_per_image(
+        _confusion_matrices_per_image(y_true, y_pred, N_CLASSES)
+    )
     if distances:
         reducers = {"hd95": _hd95, "assd": _assd}
         per_class = _distances_per_class(y_true, y_pred, reducers, spacing, N_CLASSES)
@@ -135,18 +160,33 @@ class _MaskScorer:
     """A scikit-learn scorer ``scorer(estimator, X, y) -> float`` for one region metric.
 
     Calls ``estimator.predict(X)`` once, crops the prediction (centred) to the labels' size,
-    and returns the metric named ``name`` of :func:`segmentation_scores`. Greater is better.
+    and returns the metric named ``name`` of :func:`segmentation_scores`. Greater is better,
+    as scikit-learn's searches assume: a metric where lower is better
+    (``greater_is_better=False``) is returned negated, and registered as ``"neg_" + name``,
+    as scikit-learn's ``"neg_mean_squared_error"``.
     """
 
-    def __init__(self, name: str):
+    # Also the default of scorers pickled before the attribute existed.
+    greater_is_better = True
+
+    def __init__(self, name: str, greater_is_better: bool = True):
         self.name = name
+        self.greater_is_better = greater_is_better
+
+    @property
+    def key(self) -> str:
+        """The name of this scorer in :data:`SCORERS`."""
+        return self.name if self.greater_is_better else f"neg_{self.name}"
 
     def __call__(self, estimator, X, y) -> float:
         y_pred, y_true = _match_prediction_to_labels(estimator.predict(X), y)
-        return _scores_from_confusion(confusion_matrix(y_true, y_pred))[self.name]
+        y_true, y_pred = _check_labels(y_true, y_pred)
+        cm = _confusion_matrices_per_image(y_true, y_pred, N_CLASSES)
+        score = _scores_from_confusion_per_image(cm)[self.name]
+        return score if self.greater_is_better else -score
 
     def __repr__(self) -> str:
-        return f"chromoskl.metrics.SCORERS[{self.name!r}]"
+        return f"chromoskl.metrics.SCORERS[{self.key!r}]"
 
 
 _SCORER_NAMES = (
@@ -166,11 +206,20 @@ _SCORER_NAMES = (
     "chromosome_b_iou",
     "pixel_accuracy",
     "two_chromosome_accuracy",
+    "chromosome_iou_any_order",
 )
+# Metrics where lower is better: their scorers return minus the metric, under "neg_<name>".
+_LOWER_IS_BETTER = ("ab_swapped_share",)
 
 #: Scorers for ``GridSearchCV``/``cross_validate``, by name; pass one
-#: (``scoring=SCORERS["overlap_iou"]``) or a dict of several for multi-metric search.
-SCORERS: dict[str, _MaskScorer] = {name: _MaskScorer(name) for name in _SCORER_NAMES}
+#: (``scoring=SCORERS["overlap_iou"]``) or a dict of several for multi-metric search. All are
+#: greater-is-better; ``"neg_ab_swapped_share"`` is minus the ``ab_swapped_share`` of
+#: :func:`segmentation_scores`.
+SCORERS: dict[str, _MaskScorer] = {
+    scorer.key: scorer
+    for scorer in [_MaskScorer(name) for name in _SCORER_NAMES]
+    + [_MaskScorer(name, greater_is_better=False) for name in _LOWER_IS_BETTER]
+}
 
 
 def get_scorer(scoring) -> Callable:
