@@ -127,3 +127,35 @@ def test_usage_errors_exit_2(capsys):
         main(["train", "--epochs", "0"])
     assert exit_info.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_time_budget_without_epochs_trains_until_the_budget(tmp_path):
+    out = tmp_path / "budget"
+    small = ["--n-samples", "30", "--batch-size", "8", "--module", "base_channels=4"]
+    assert main(["train", *small, "--max-minutes", "0.02", "--out", str(out)]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    # The budget, not the recipe's 6 epochs nor an epoch count, ended training.
+    assert report["max_minutes"] == 0.02
+    assert report["recipe"]["epochs"] > 1000
+    assert 1 <= report["epochs_run"] < 1000
+    assert report["fit_seconds"] < 1.2 + 30.0
+
+
+def test_flags_override_the_recipe(tmp_path):
+    out = tmp_path / "flags"
+    assert main(["train", *SMALL, "--lr-schedule", "none", "--criterion", "ce", "--lr", "0.002",
+                 "--ab-loss", "swap_invariant", "--ab-decoding", "area", "--out", str(out)]) == 0
+    recipe = json.loads((out / "metrics.json").read_text())["recipe"]
+    assert recipe == {"batch_size": 8, "lr": 0.002, "lr_schedule": None, "criterion": "ce",
+                      "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1}
+    seg = ChromosomeSegmenter.load(out / "model.pt")
+    assert (seg.ab_loss, seg.ab_decoding, seg.criterion) == ("swap_invariant", "area", "ce")
+
+
+@pytest.mark.parametrize("flag, value", [("--max-minutes", "0"), ("--max-minutes", "soon"),
+                                         ("--lr", "-1")])
+def test_bad_numbers_are_usage_errors(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", flag, value])
+    assert exit_info.value.code == 2
+    assert flag in capsys.readouterr().err

@@ -131,3 +131,35 @@ def test_estimator_with_cuda_if_present(data):
     seg = tiny(device="cuda", augment=Augmenter(random_state=0)).fit(X, y)
     assert next(seg.module_.parameters()).is_cuda
     assert seg.predict(X).shape == y.shape
+
+
+def test_bf16_and_channels_last_train_and_predict_float32(data):
+    X, y = data
+    plain = tiny(max_epochs=2, batch_size=4).fit(X, y)
+    fast = tiny(max_epochs=2, batch_size=4, precision="bf16", channels_last=True).fit(X, y)
+    weight = fast.module_.encoder[0][0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    proba = fast.predict_proba(X)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    # bfloat16 keeps about 3 significant digits: the same fit, close but not equal
+    assert np.abs(proba - plain.predict_proba(X)).max() < 0.1
+    assert not np.array_equal(proba, plain.predict_proba(X))
+
+
+def test_swap_invariant_training_with_area_decoding(data):
+    X, y = data
+    seg = tiny(max_epochs=2, batch_size=4, ab_loss="swap_invariant", ab_decoding="area").fit(X, y)
+    assert type(seg.criterion_).__name__ == "SwapInvariantLoss"
+    labels = seg.predict(X)
+    proba = seg.predict_proba(X)
+    # The chromosome called A is never the larger one, in the labels and in the probabilities.
+    area_a = np.isin(labels, (1, 3)).sum(axis=(1, 2))
+    area_b = np.isin(labels, (2, 3)).sum(axis=(1, 2))
+    assert np.all(area_a <= area_b)
+    argmax = proba.argmax(axis=1)
+    proba_a = np.isin(argmax, (1, 3)).sum(axis=(1, 2))
+    assert np.all(proba_a <= np.isin(argmax, (2, 3)).sum(axis=(1, 2)))
+    # Decoding moves only 1 <-> 2: background and overlap are the network's.
+    np.testing.assert_array_equal(labels == 3, argmax == 3)
+    np.testing.assert_array_equal(labels == 0, argmax == 0)

@@ -320,3 +320,42 @@ def test_constructor_arguments_have_defaults_and_are_stored(name):
             continue  # no __init__ of its own: nn.Module's (*args, **kwargs)
         assert param.default is not inspect.Parameter.empty
         assert hasattr(criterion, param.name)
+
+
+# ---------------------------------------------------------------- swap invariance, label checks
+
+
+def test_swap_invariant_loss_is_the_smaller_of_the_two_assignments():
+    from chromoskl.losses import CELoss, SwapInvariantLoss, swap_chromosomes
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 4, 6, 7)
+    labels = torch.randint(0, 4, (3, 6, 7))
+    swapped = swap_chromosomes(labels)
+    assert torch.equal(swapped == 1, labels == 2) and torch.equal(swapped == 3, labels == 3)
+    ce = torch.nn.CrossEntropyLoss(reduction="none")
+    per_image = torch.minimum(ce(logits, labels).mean((1, 2)), ce(logits, swapped).mean((1, 2)))
+    loss = SwapInvariantLoss(CELoss())(logits, labels)
+    torch.testing.assert_close(loss, per_image.mean())
+    # A prediction that is right but for the names of A and B costs nothing extra.
+    perfect = 20.0 * torch.nn.functional.one_hot(labels, 4).movedim(-1, 1).float()
+    named_wrong = 20.0 * torch.nn.functional.one_hot(swapped, 4).movedim(-1, 1).float()
+    invariant = SwapInvariantLoss(CELoss())
+    torch.testing.assert_close(invariant(named_wrong, labels), invariant(perfect, labels))
+    assert CELoss()(named_wrong, labels) > 1.0 > CELoss()(perfect, labels)
+
+
+def test_label_range_check_can_be_done_once_up_front():
+    from chromoskl.losses import DiceCELoss, labels_already_checked
+
+    logits = torch.zeros(1, 4, 3, 3)
+    bad = torch.full((1, 3, 3), 2)
+    bad[0, 0, 0] = 7
+    with pytest.raises(ValueError, match="values from 0 to 7|from 2 to 7"):
+        DiceCELoss()(logits, bad)
+    with labels_already_checked():
+        good = torch.full((1, 3, 3), 2)
+        assert torch.isfinite(DiceCELoss()(logits, good))
+    # the check is back outside the block
+    with pytest.raises(ValueError):
+        DiceCELoss()(logits, bad)
