@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--module", type=_module_param, action="append", default=[],
                        metavar="NAME=VALUE", help="a network parameter, e.g. base_channels=32")
     train.add_argument("--device", default="auto")
+    train.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                       help="auto (default): bfloat16 where the device computes it natively "
+                       "(a GPU, or a CPU with AVX512-BF16/AMX), else float32")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",
@@ -190,7 +193,8 @@ def _train(args) -> int:
         lr=settings["lr"], lr_schedule=settings["lr_schedule"],
         criterion=settings["criterion"], ab_loss=settings["ab_loss"],
         ab_decoding=settings["ab_decoding"], max_minutes=args.max_minutes,
-        device=args.device, random_state=args.seed, verbose=1,
+        precision=None if args.precision == "fp32" else args.precision, device=args.device,
+        random_state=args.seed, verbose=1,
         callbacks=[("checkpoint", EpochCheckpoint(checkpoint))],
         **{f"module__{k}": v for k, v in module.items()},
     )
@@ -220,6 +224,7 @@ def _train(args) -> int:
         "max_minutes": args.max_minutes,
         "epochs_run": len(seg.history_),
         "device": seg.device_,
+        "precision": seg.precision_ or "fp32",
         "seconds": round(time.perf_counter() - started, 1),
         "fit_seconds": round(fit_seconds, 1),
         "test": scores,

@@ -24,6 +24,7 @@ from ._batches import TensorBatches, tensors_of
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import intensity_range, warn_if_unlike
 from ._persistence import atomic_torch_save, history_from_json, history_to_json
+from ._precision import PRECISIONS, resolve_precision
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
 from .decoding import decode_labels
@@ -37,7 +38,6 @@ __all__ = ["ChromosomeSegmenter"]
 CHROMOSOME_CLASSES = ((1, 3), (2, 3))
 _FORMAT = "chromoskl-model"
 _LR_SCHEDULES = (None, "step", "plateau", "onecycle")
-_PRECISIONS = (None, "bf16")
 _AB_LOSSES = ("fixed", "swap_invariant")
 _AB_DECODINGS = ("network", "area")
 
@@ -128,10 +128,12 @@ class ChromosomeSegmenter(NeuralNet):
         running at that moment) or after ``max_epochs``, whichever comes first; with a
         validation split, the weights of the epoch with the best ``valid_overlap_iou`` are
         kept. A resumed fit counts the time of the epochs already in its history.
-    precision : {None, "bf16"}, default=None
+    precision : {None, "bf16", "auto"}, default=None
         ``"bf16"`` runs the network under ``torch.autocast`` in bfloat16 (losses are summed
-        in float32). Meant for GPUs with bfloat16 units; float16 is not offered because it
-        needs loss scaling.
+        in float32). For GPUs, and CPUs with bfloat16 instructions (AVX512-BF16, AMX), where
+        it can triple the images per second (``benchmarks/RESULTS.md``); elsewhere it is
+        slower than float32. ``"auto"`` takes bf16 where it is fast, else float32 (the
+        choice is ``precision_``). float16 is not offered because it needs loss scaling.
     channels_last : bool, default=False
         Keep the network's weights and inputs in the channels-last memory format.
     ab_loss : {"fixed", "swap_invariant"}, default="fixed"
@@ -258,7 +260,7 @@ class ChromosomeSegmenter(NeuralNet):
                 f"lr_schedule must be one of {_LR_SCHEDULES}, got {self.lr_schedule!r}."
             )
         for name, allowed in (
-            ("precision", _PRECISIONS), ("ab_loss", _AB_LOSSES), ("ab_decoding", _AB_DECODINGS)
+            ("precision", PRECISIONS), ("ab_loss", _AB_LOSSES), ("ab_decoding", _AB_DECODINGS)
         ):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
@@ -327,6 +329,7 @@ class ChromosomeSegmenter(NeuralNet):
         """Validate the parameters, resolve the device and seed, then build every part."""
         self._check_segmenter_params()
         self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         if self.random_state is not None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             # Seeds the weights' initialisation and everything random during fit (dropout).
@@ -362,6 +365,7 @@ class ChromosomeSegmenter(NeuralNet):
         if "device" in kwargs:
             vars(self)["device"] = kwargs.pop("device")
             self.device_ = resolve_device(self.device)
+            self.precision_ = resolve_precision(self.precision, self.device_)
             for name in self._modules + self._criteria:
                 part = getattr(self, name + "_", None)
                 if isinstance(part, torch.nn.Module):
@@ -378,6 +382,8 @@ class ChromosomeSegmenter(NeuralNet):
         # skorch may have fallen back to the CPU when the pickle came from a GPU machine
         self.device_ = self.device
         vars(self)["device"] = requested if requested == "auto" else self.device
+        if "precision" in state:
+            self.precision_ = resolve_precision(self.precision, self.device_)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -525,7 +531,7 @@ class ChromosomeSegmenter(NeuralNet):
             x = F.pad(x, (left, right, top, bottom), mode="replicate")
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if self.precision == "bf16":
+        if self.precision_ == "bf16":
             with torch.autocast(torch.device(self.device_).type, dtype=torch.bfloat16):
                 output = self.module_(x)
             output = (
@@ -748,6 +754,11 @@ def _qualified_name(cls) -> str:
 
 
 def _overlap_iou_score(net, X, y):
-    from .metrics import SCORERS
+    """Pooled overlap IoU of the network's argmax: A/B decoding never changes the overlap, so
+    the validation score of every epoch skips it."""
+    from .metrics import overlap_iou
+    from .metrics._scorers import _match_prediction_to_labels
 
-    return SCORERS["overlap_iou"](net, X, y)
+    labels = net._network_proba(X).argmax(axis=1).astype(np.uint8)
+    labels, y = _match_prediction_to_labels(labels, y)
+    return overlap_iou(y, labels)

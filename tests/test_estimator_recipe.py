@@ -163,3 +163,18 @@ def test_swap_invariant_training_with_area_decoding(data):
     # Decoding moves only 1 <-> 2: background and overlap are the network's.
     np.testing.assert_array_equal(labels == 3, argmax == 3)
     np.testing.assert_array_equal(labels == 0, argmax == 0)
+
+
+def test_auto_precision_takes_bf16_only_where_it_is_native(data, monkeypatch):
+    from chromoskl import _precision
+
+    monkeypatch.setattr(_precision, "cpu_has_native_bf16", lambda: True)
+    assert _precision.resolve_precision("auto", "cpu") == "bf16"
+    X, y = data
+    assert tiny(precision="auto").fit(X, y).precision_ == "bf16"
+    monkeypatch.setattr(_precision, "cpu_has_native_bf16", lambda: False)
+    assert _precision.resolve_precision("auto", "cpu") is None
+    seg = tiny(precision="auto").fit(X, y)
+    assert seg.precision_ is None and seg.get_params()["precision"] == "auto"
+    assert _precision.resolve_precision("bf16", "cpu") == "bf16"
+    assert _precision.resolve_precision(None, "cuda") is None
