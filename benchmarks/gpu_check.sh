@@ -234,7 +234,7 @@ else
 fi
 CLI_HELP=$("$PY" -m chromoskl.cli train --help 2>&1)
 MISSING_FLAGS=""
-for flag in --criterion --max-minutes --split --lr --batch-size --device --arch --data --out; do
+for flag in --criterion --max-minutes --lr-schedule --split --lr --batch-size --device --arch --data --out; do
     if ! grep -qE -- "${flag}([] ,=]|$)" <<<"$CLI_HELP"; then
         MISSING_FLAGS="$MISSING_FLAGS $flag"
     fi
@@ -256,7 +256,7 @@ else
         'BEGIN { printf "%d", m * 60 + over }')
     # shellcheck disable=SC2086  # GPU_CHECK_ARMS_EXTRA is split on purpose
     step arms-full "$ARMS_TIMEOUT" 15 "$PY" -m chromoskl.cli train --data "$DATA" --arch arms \
-        --split random --device "$DEVICE" --lr 1e-3 --criterion as_wbce \
+        --split random --device "$DEVICE" --lr 1e-3 --lr-schedule none --criterion as_wbce \
         --max-minutes "$ARMS_MINUTES" --out "$ARMS_OUT" "${ARMS_SIZE[@]}" \
         ${GPU_CHECK_ARMS_EXTRA:-}
     if [ -f "$ARMS_OUT/metrics.json" ]; then
