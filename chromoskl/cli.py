@@ -29,12 +29,12 @@ RECIPES = {
     "generated": {
         "epochs": 6, "batch_size": 16, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "network",
-        "module": {"unet": {"base_channels": 16, "depth": 2}},
+        "channels_last": True, "module": {"unet": {"base_channels": 16, "depth": 2}},
     },
     "file": {
         "epochs": 10, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "network",
-        "module": {"unet": {"base_channels": 16, "depth": 4}},
+        "channels_last": True, "module": {"unet": {"base_channels": 16, "depth": 4}},
     },
 }
 # An epoch count that a time budget, not the count, will end.
@@ -78,7 +78,8 @@ def _training_settings(args) -> dict:
     recipe = RECIPES["generated" if args.data is None else "file"]
     settings = {
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)
-        for name in ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding")
+        for name in ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding",
+                     "channels_last")
     }
     if settings["lr_schedule"] == "none":
         settings["lr_schedule"] = None
@@ -129,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                        help="auto (default): bfloat16 where the device computes it natively "
                        "(a GPU, or a CPU with AVX512-BF16/AMX), else float32")
+    train.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
+                       help="keep weights and images channels-last (the recipes do)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",
@@ -193,6 +196,7 @@ def _train(args) -> int:
         lr=settings["lr"], lr_schedule=settings["lr_schedule"],
         criterion=settings["criterion"], ab_loss=settings["ab_loss"],
         ab_decoding=settings["ab_decoding"], max_minutes=args.max_minutes,
+        channels_last=settings["channels_last"],
         precision=None if args.precision == "fp32" else args.precision, device=args.device,
         random_state=args.seed, verbose=1,
         callbacks=[("checkpoint", EpochCheckpoint(checkpoint))],

@@ -147,7 +147,8 @@ def test_flags_override_the_recipe(tmp_path):
                  "--ab-loss", "swap_invariant", "--ab-decoding", "area", "--out", str(out)]) == 0
     recipe = json.loads((out / "metrics.json").read_text())["recipe"]
     assert recipe == {"batch_size": 8, "lr": 0.002, "lr_schedule": None, "criterion": "ce",
-                      "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1}
+                      "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1,
+                      "channels_last": True}
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert (seg.ab_loss, seg.ab_decoding, seg.criterion) == ("swap_invariant", "area", "ce")
 
