@@ -14,7 +14,7 @@ from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import main
 from chromoskl.datasets import make_overlapping_chromosomes
 
-SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8",
+SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8", "--module", "depth=2",
          "--module", "base_channels=4"]
 
 
