@@ -40,6 +40,7 @@ import torch  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 
 from chromoskl import ChromosomeSegmenter  # noqa: E402
+from chromoskl.augmentation import Augmenter  # noqa: E402
 from chromoskl.datasets import load_overlapping_chromosomes  # noqa: E402
 from chromoskl.metrics import segmentation_scores  # noqa: E402
 from chromoskl.splits import holdout_indices  # noqa: E402
@@ -69,6 +70,8 @@ RECIPES = {
     "channels_last": {"channels_last": True},
     "bf16": {"precision": "bf16"},
     "bf16_channels_last": {"precision": "bf16", "channels_last": True},
+    # the 8 flips and rotations by 90 degrees of each training batch, on the device
+    "bf16_cl_dihedral": {"precision": "bf16", "channels_last": True, "augment": "dihedral"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
@@ -113,6 +116,10 @@ class HeldOutCurve(Callback):
 
 def run_recipe(name, data, split, args):
     params = {**BASE, **RECIPES[name]}
+    estimator_params = dict(params)
+    if estimator_params.get("augment") == "dihedral":
+        estimator_params["augment"] = Augmenter(hflip=0.5, vflip=0.5, rot90=0.5,
+                                                random_state=args.seed)
     train, test, kind = holdout_indices(len(data.images), data.groups, kind=split,
                                         random_state=args.seed)
     rng = np.random.default_rng(args.seed)
@@ -121,7 +128,7 @@ def run_recipe(name, data, split, args):
     watch = rng.choice(test, size=min(args.eval_images, len(test)), replace=False)
     curve = HeldOutCurve(data.images[watch], data.labels[watch], args.eval_every)
     seg = ChromosomeSegmenter(
-        **params, max_epochs=10_000, max_minutes=args.minutes, device=args.device,
+        **estimator_params, max_epochs=10_000, max_minutes=args.minutes, device=args.device,
         random_state=args.seed, verbose=args.verbose, callbacks=[("curve", curve)],
     )
     started = time.monotonic()
@@ -129,6 +136,13 @@ def run_recipe(name, data, split, args):
     fit_s = time.monotonic() - started
     predicted = seg.predict(data.images[test])
     scores = segmentation_scores(data.labels[test], predicted)
+    tta = {}
+    if args.tta:  # the same model, predictions averaged over the 8 flips and rotations
+        started = time.monotonic()
+        tta_scores = segmentation_scores(data.labels[test],
+                                         seg.set_params(tta=True).predict(data.images[test]))
+        tta = {"test_tta": {k: round(tta_scores[k], 4) for k in SCORES if k in tta_scores},
+               "tta_predict_s": round(time.monotonic() - started, 1)}
     return {
         "recipe": name, "params": {k: v for k, v in params.items()}, "split": kind,
         "n_train": int(len(train)), "n_test": int(len(test)),
@@ -137,6 +151,7 @@ def run_recipe(name, data, split, args):
         "process_s_at_end": round(time.monotonic() - PROCESS_START, 1),
         "best_epoch": getattr(dict(seg.callbacks_).get("keep_best"), "best_epoch_", None),
         "test": {k: round(scores[k], 4) for k in SCORES if k in scores},
+        **tta,
         "curve": curve.points_,
     }
 
@@ -196,6 +211,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tta", action="store_true",
+                        help="also score the final model with test-time augmentation")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/convergence"))
     args = parser.parse_args(argv)
