@@ -33,7 +33,7 @@ RECIPES = {
     },
     "file": {
         "epochs": 10, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
-        "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "network",
+        "criterion": "dice_ce", "ab_loss": "swap_invariant", "ab_decoding": "area",
         "channels_last": True, "module": {"unet": {"base_channels": 16, "depth": 4}},
     },
 }
@@ -190,7 +190,9 @@ def _train(args) -> int:
     module = settings["module"]
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint = args.out / "checkpoint.pt"
-    groups = data.groups[train] if data.groups is not None else None
+    # The internal validation split follows the hold-out: grouped only for a grouped hold-out.
+    grouped = data.groups is not None and kind.startswith("grouped")
+    groups = data.groups[train] if grouped else None
     seg = ChromosomeSegmenter(
         args.arch, max_epochs=settings["epochs"], batch_size=settings["batch_size"],
         lr=settings["lr"], lr_schedule=settings["lr_schedule"],
