@@ -87,6 +87,7 @@ from sklearn.utils import check_random_state
 import chromoskl
 from chromoskl import ChromosomeSegmenter
 from chromoskl.architectures import ARCHITECTURES, resolve_architecture
+from chromoskl.cli import _module_param, _positive_int
 from chromoskl.losses import resolve_criterion
 
 try:
@@ -487,23 +488,6 @@ def environment(args) -> dict:
 
 
 # ---------------------------------------------------------------------- command line
-
-
-def _module_param(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    name, value = text.split("=", 1)
-    try:
-        return name, json.loads(value)
-    except json.JSONDecodeError:
-        return name, value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
