@@ -27,7 +27,7 @@ from ._persistence import atomic_torch_save, history_from_json, history_to_json
 from ._precision import PRECISIONS, resolve_precision
 from ._validation import check_images, check_images_and_labels
 from .architectures import resolve_architecture
-from .decoding import decode_labels
+from .decoding import a_is_larger, decode_labels
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
 from .schedules import KeepBestWeights, OneCycle
 from .splits import ValidationSplit
@@ -733,11 +733,7 @@ def labels_to_instances(labels: np.ndarray) -> np.ndarray:
 def swap_channels_by_area(proba: np.ndarray) -> np.ndarray:
     """Exchange channels 1 and 2 of the images whose argmax chromosome A ({1, 3}) has more
     pixels than B ({2, 3}), so that A is the smaller chromosome."""
-    labels = proba.argmax(axis=1)
-    overlap = (labels == 3).sum(axis=(1, 2))
-    area_a = (labels == 1).sum(axis=(1, 2)) + overlap
-    area_b = (labels == 2).sum(axis=(1, 2)) + overlap
-    swap = area_a > area_b
+    swap = a_is_larger(proba.argmax(axis=1))
     if swap.any():
         proba = proba.copy()
         proba[swap, 1], proba[swap, 2] = proba[swap, 2], proba[swap, 1].copy()
