@@ -70,10 +70,13 @@ RECIPES = {
     "channels_last": {"channels_last": True},
     "bf16": {"precision": "bf16"},
     "bf16_channels_last": {"precision": "bf16", "channels_last": True},
-    # the 8 flips and rotations by 90 degrees of each training batch, on the device
     "bf16_cl_swap_invariant": {"precision": "bf16", "channels_last": True,
                                "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    # the 8 flips and rotations by 90 degrees of each training batch, on the device
     "bf16_cl_dihedral": {"precision": "bf16", "channels_last": True, "augment": "dihedral"},
+    "bf16_cl_dihedral_swap_invariant": {"precision": "bf16", "channels_last": True,
+                                        "augment": "dihedral", "ab_loss": "swap_invariant",
+                                        "ab_decoding": "area"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
