@@ -8,6 +8,7 @@ from skimage.draw import rectangle
 
 from chromoskl.metaphase import (
     classify_components,
+    count_arms,
     crop_cluster,
     foreground_mask,
     grey_factor,
@@ -80,8 +81,31 @@ def test_singles_clusters_and_unresolved():
     assert kinds[labels[50, 23]] == "cluster"
     assert kinds[labels[100, 100]] == "unresolved"
     assert sorted(kinds[labels[10, 7 + 12 * k]] for k in range(6)) == ["single"] * 6
+    # a bent rod is as hollow as an X but has two arms: single
+    rows, cols = np.mgrid[:120, :160]
+    arc = (np.abs(np.hypot(rows - 110, cols - 60) - 50) <= 4) & (rows < 95)
+    arc_labels, arc_regions = label_components(np.any(rods, axis=0) | arc)
+    assert arc_regions[arc_labels[60, 60] - 1].solidity < 0.75
+    kinds = classify_components(arc_regions, reference_area=1000)  # a long chromosome
+    assert kinds[arc_labels[60, 60] - 1] == "single"
     with pytest.raises(ValueError, match="min_solidity"):
         classify_components(regions, min_solidity=0)
+
+
+def test_arms_of_a_rod_a_bent_rod_a_t_and_an_x():
+    shape = (100, 100)
+    rod = _rod(shape, (20, 10), (29, 79))  # 10 px wide: its skeleton forks at the square ends
+    assert count_arms(rod) == 2
+    rows, cols = np.mgrid[:100, :100]
+    radius = np.hypot(rows - 90, cols - 50)
+    arc = (np.abs(radius - 60) <= 5) & (rows < 80)  # a rod bent by about 110 degrees
+    assert count_arms(arc) == 2
+    t_shape = rod | _rod(shape, (30, 40), (79, 49))
+    assert count_arms(t_shape) == 3
+    x_shape = _rod(shape, (45, 10), (54, 89)) | _rod(shape, (10, 45), (89, 54))
+    assert count_arms(x_shape) == 4
+    ring = (np.abs(np.hypot(rows - 50, cols - 50) - 30) <= 4)
+    assert count_arms(ring) == 0
 
 
 def test_medial_axis_length_of_straight_and_diagonal_rods():

@@ -9,13 +9,15 @@ chromosome; each step is a function here that can be used and tested on its own:
 - :func:`grey_factor`, :func:`to_segmenter_pixels`: the grey scale and the pixel size of the
   segmenter's training images;
 - :func:`foreground_mask`, :func:`label_components`: threshold and connected components;
-- :func:`classify_components`: single chromosomes, clusters, and what is too large to split;
+- :func:`classify_components`: single chromosomes, clusters, and what is too large to split
+  (:func:`count_arms`: 2 for a rod, 4 for an X);
 - :func:`crop_cluster`: a cluster cut out on a black background, padded to the input shape;
 - :func:`paste_instances`: the segmenter's two chromosomes back at full resolution;
 - :func:`medial_axis_length`: the length of a chromosome along its medial axis;
 - :func:`save_overlay`, :func:`save_gallery`: pictures of the result.
 """
 
+from ._arms import count_arms
 from ._background import subtract_background
 from ._clusters import classify_components
 from ._components import THRESHOLDS, foreground_mask, label_components
@@ -35,6 +37,7 @@ __all__ = [
     "label_components",
     "THRESHOLDS",
     "classify_components",
+    "count_arms",
     "crop_cluster",
     "Placement",
     "paste_instances",

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch
 
 from ..metrics import CHROMOSOME_LABELS, N_CLASSES
+from ._arms import count_arms
 from ._background import subtract_background
 from ._checks import check_metaphase_image
 from ._clusters import CLUSTER, SINGLE, UNRESOLVED, classify_components
@@ -74,8 +75,10 @@ class MetaphaseSeparator(BaseEstimator):
         Foreground threshold of the corrected image.
     min_area : int, default=60
         Smallest object, in input pixels: smaller ones are debris.
-    min_solidity : float, default=0.75
+    min_solidity : float, default=0.5
         Components less solid (area / convex hull area) are clusters.
+    max_arms : int, default=2
+        Components whose pruned skeleton has more arms are clusters (an X has 4).
     area_ratio : float, default=2.2
         Components larger than this times the median component are clusters.
     max_area_ratio : float, default=8.0
@@ -114,7 +117,8 @@ class MetaphaseSeparator(BaseEstimator):
         grey_scale="auto",
         threshold="otsu",
         min_area=60,
-        min_solidity=0.75,
+        min_solidity=0.5,
+        max_arms=2,
         area_ratio=2.2,
         max_area_ratio=8.0,
         input_shape=(94, 93),
@@ -128,6 +132,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.threshold = threshold
         self.min_area = min_area
         self.min_solidity = min_solidity
+        self.max_arms = max_arms
         self.area_ratio = area_ratio
         self.max_area_ratio = max_area_ratio
         self.input_shape = input_shape
@@ -154,6 +159,7 @@ class MetaphaseSeparator(BaseEstimator):
         positive("pixel_scale", self.pixel_scale)
         positive("min_area", self.min_area, integer=True)
         positive("max_rounds", self.max_rounds, integer=True)
+        positive("max_arms", self.max_arms, integer=True)
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
         if self.grey_scale != "auto":
@@ -206,7 +212,8 @@ class MetaphaseSeparator(BaseEstimator):
         foreground = foreground_mask(corrected, self.threshold, min_area=self.min_area)
         components, regions = label_components(foreground)
         kinds = classify_components(
-            regions, min_solidity=self.min_solidity, area_ratio=self.area_ratio,
+            regions, min_solidity=self.min_solidity, max_arms=self.max_arms,
+            area_ratio=self.area_ratio,
             max_area_ratio=self.max_area_ratio,
         )
         singles = [r.area for r, kind in zip(regions, kinds) if kind == SINGLE]
@@ -271,7 +278,7 @@ class MetaphaseSeparator(BaseEstimator):
         return pieces + [(rest, placement.box, UNRESOLVED)]
 
     def _is_chromosome(self, mask, reference: float) -> bool:
-        """One connected, solid piece of at least ``min_area`` and at most a cluster's area."""
+        """One connected rod (arms and solidity of a single) of ``min_area`` to a cluster's area."""
         area = int(np.count_nonzero(mask))
         if area < self.min_area or area > self.area_ratio * reference:
             return False
@@ -279,9 +286,9 @@ class MetaphaseSeparator(BaseEstimator):
         largest = np.bincount(parts.ravel())[1:].max()
         if largest < _CONNECTED_SHARE * area:
             return False
-        (region,) = measure.regionprops((parts == np.bincount(parts.ravel())[1:].argmax() + 1)
-                                        .astype(np.uint8))
-        return region.solidity >= self.min_solidity
+        main = parts == np.bincount(parts.ravel())[1:].argmax() + 1
+        (region,) = measure.regionprops(main.astype(np.uint8))
+        return region.solidity >= self.min_solidity and count_arms(main) <= self.max_arms
 
     def _result(self, pieces, shape, components, factor) -> Bunch:
         masks = np.zeros((len(pieces), *shape), dtype=bool)
