@@ -62,7 +62,9 @@ def save_overlay(path, image, masks, *, alpha: float = 0.45) -> Path:
     masks = np.asarray(masks, dtype=bool)
     colours = instance_colours(len(masks))
     count = masks.sum(axis=0)
-    paint = np.tensordot(masks.astype(np.float64), colours, axes=(0, 0))
+    paint = np.zeros((*grey.shape, 3))
+    for mask, colour in zip(masks, colours):  # one at a time: a float stack of 46 is 0.5 GB
+        paint[mask] += colour
     paint /= np.maximum(count, 1)[..., None]
     picture = np.repeat(grey[..., None], 3, axis=-1)
     on = count > 0
