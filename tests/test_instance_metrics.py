@@ -34,8 +34,8 @@ def test_iou_matrix_by_hand():
     assert iou.shape == (3, 2)
     assert iou[2, 0] == 1.0 and iou[0, 0] == 0.0
     assert iou[0, 1] == pytest.approx(10 / 20)
-    # chromosome 1 meets the half of 0 in the 2 px of rows 4..5, columns 4..5: 4 px
-    assert iou[1, 1] == pytest.approx(4 / (20 + 10 - 4))
+    # chromosome 1 (rows 4..5) meets the half of 0 (rows 0..4) in row 4, columns 4..5: 2 px
+    assert iou[1, 1] == pytest.approx(2 / (20 + 10 - 2))
 
 
 def test_hungarian_matching_finds_the_permutation():

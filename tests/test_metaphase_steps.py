@@ -36,7 +36,8 @@ def test_top_hat_removes_an_uneven_background_and_keeps_a_chromosome():
     image = background + 600.0 * rod
     corrected = subtract_background(image, radius=10)
     assert corrected.dtype == np.float32
-    assert np.abs(corrected[~rod]).max() < 1e-3
+    inner = (slice(10, -10), slice(10, -10))  # the image's edges bias the opening
+    assert np.abs(corrected[inner][~rod[inner]]).max() < 1e-3
     assert corrected[rod].mean() == pytest.approx(600.0, rel=0.02)
 
 
@@ -81,13 +82,15 @@ def test_singles_clusters_and_unresolved():
     assert kinds[labels[50, 23]] == "cluster"
     assert kinds[labels[100, 100]] == "unresolved"
     assert sorted(kinds[labels[10, 7 + 12 * k]] for k in range(6)) == ["single"] * 6
-    # a bent rod is as hollow as an X but has two arms: single
+    # a rod bent by about 70 degrees is as hollow as the X (solidity 0.59 and 0.57) but has
+    # two arms: single
     rows, cols = np.mgrid[:120, :160]
-    arc = (np.abs(np.hypot(rows - 110, cols - 60) - 50) <= 4) & (rows < 95)
+    arc = (np.abs(np.hypot(rows - 150, cols - 80) - 100) <= 4) & (rows < 64)
     arc_labels, arc_regions = label_components(np.any(rods, axis=0) | arc)
-    assert arc_regions[arc_labels[60, 60] - 1].solidity < 0.75
-    kinds = classify_components(arc_regions, reference_area=1000)  # a long chromosome
-    assert kinds[arc_labels[60, 60] - 1] == "single"
+    x_region = regions[labels[50, 23] - 1]
+    assert arc_regions[arc_labels[50, 80] - 1].solidity < x_region.solidity + 0.05
+    kinds = classify_components(arc_regions, reference_area=800)  # a long chromosome
+    assert kinds[arc_labels[50, 80] - 1] == "single"
     with pytest.raises(ValueError, match="min_solidity"):
         classify_components(regions, min_solidity=0)
 
