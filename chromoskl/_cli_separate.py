@@ -64,8 +64,8 @@ def add_separate_parser(commands) -> argparse.ArgumentParser:
                         "were down-sampled by 2)")
     parser.add_argument("--background-radius", type=_number, default=25,
                         help="top-hat disk radius in pixels (default 25)")
-    parser.add_argument("--threshold", type=_threshold, default="otsu",
-                        help="otsu (default), li, triangle, yen, or a grey value")
+    parser.add_argument("--threshold", type=_threshold, default="li",
+                        help="li (default), otsu, triangle, yen, or a grey value")
     parser.add_argument("--min-area", type=int, default=60,
                         help="smallest chromosome in pixels (default 60)")
     parser.add_argument("--grey-scale", type=_number,

@@ -110,8 +110,10 @@ def test_three_chromosomes_do_not_crash_and_the_rest_is_unresolved(monkeypatch):
     assert list(result.source).count("cluster") == 2
     # the unresolved mask holds the chromosome that was not labelled
     rest = result.masks[result.source == "unresolved"][0]
+    # (all but the pixels within one segmenter pixel of the pair, which paste-back fills)
     outside_pair = moved & ~(masks[a] | masks[b])
-    assert (rest & outside_pair).sum() > 0.9 * outside_pair.sum()
+    assert (rest & outside_pair).sum() > 0.75 * outside_pair.sum()
+    assert not (rest & (masks[a] | masks[b])).any()
 
 
 def test_a_segmenter_that_splits_nothing_leaves_one_unresolved_mask(monkeypatch):
@@ -142,8 +144,13 @@ def test_a_real_tiny_segmenter_runs_end_to_end():
     assert (result.masks.any(axis=0) == (result.components > 0)).mean() > 0.99
 
 
+def test_a_blank_image_has_no_chromosomes():
+    result = MetaphaseSeparator().separate(np.full((64, 64), 250.0))
+    assert result.masks.shape == (0, 64, 64) and len(result.source) == len(result.area) == 0
+
+
 def test_predict_clone_and_parameter_errors():
-    images = [make_metaphase(3, n_overlaps=0, shape=(120, 120), random_state=s).image
+    images = [make_metaphase(3, n_overlaps=0, shape=(200, 200), random_state=s).image
               for s in (1, 2)]
     separator = MetaphaseSeparator(min_area=40)
     results = separator.predict(images)

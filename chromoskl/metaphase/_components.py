@@ -19,7 +19,7 @@ THRESHOLDS = {
 }
 
 
-def foreground_mask(corrected, threshold="otsu", *, min_area: int = 30) -> np.ndarray:
+def foreground_mask(corrected, threshold="li", *, min_area: int = 30) -> np.ndarray:
     """Chromosome pixels of a background-corrected metaphase.
 
     Pixels above the threshold, with holes filled (a pale band inside a chromosome stays in
@@ -29,7 +29,7 @@ def foreground_mask(corrected, threshold="otsu", *, min_area: int = 30) -> np.nd
     ----------
     corrected : ndarray of shape (H, W)
         A background-corrected image (:func:`subtract_background`), background near 0.
-    threshold : {"otsu", "li", "triangle", "yen"} or float, default="otsu"
+    threshold : {"li", "otsu", "triangle", "yen"} or float, default="li"
         A method of :mod:`skimage.filters` or a grey value of ``corrected``.
     min_area : int, default=30
         Smallest object kept, in pixels.
