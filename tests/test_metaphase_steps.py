@@ -20,6 +20,7 @@ from chromoskl.metaphase import (
     to_segmenter_pixels,
 )
 from chromoskl.metaphase._checks import check_metaphase_image
+from chromoskl.metaphase._scale import BRIGHT_SHARE
 
 
 def _rod(shape, start, end):
@@ -126,7 +127,10 @@ def test_grey_factor_maps_the_foreground_to_the_training_scale():
     corrected[5:15, 5:15] = 1600.0  # a 12-bit chromosome
     foreground = corrected > 0
     # Pommier-like training range: background 0, bright (overlaps) 200
-    assert grey_factor(corrected, foreground, (0.0, 200.0)) == pytest.approx(0.6 * 200 / 1600)
+    assert grey_factor(corrected, foreground, (0.0, 200.0)) == pytest.approx(
+        BRIGHT_SHARE * 200 / 1600)
+    # Pommier's pairs span 0..130: a 12-bit chromosome comes down by about 16 (12 bits to 8)
+    assert 1 / 20 < grey_factor(corrected, foreground, (0.0, 130.0)) < 1 / 14
     assert grey_factor(corrected, np.zeros_like(foreground), (0.0, 200.0)) == 1.0
 
 
