@@ -160,3 +160,38 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(pixel_scale=0, min_area=-1).separate(images[0])
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
+
+
+@pytest.fixture(scope="module")
+def dapi():
+    from tests.conftest import REAL_DATA_DIR
+
+    path = REAL_DATA_DIR / "DAPI.tif"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path}")
+    import tifffile
+
+    return tifffile.imread(path)
+
+
+@pytest.mark.realdata
+def test_dapi_without_a_segmenter_finds_about_46(dapi):
+    result = MetaphaseSeparator().separate(dapi)
+    # 45 components measured (benchmarks/metaphase.py): 41 single, 4 clusters
+    assert 42 <= len(result.masks) <= 48
+    assert (result.source == "single").sum() >= 38
+
+
+@pytest.mark.realdata
+def test_a_synthetic_metaphase_from_the_real_chromosomes(dapi):
+    from chromoskl.datasets import chromosomes_from_metaphase
+
+    chromosomes = chromosomes_from_metaphase(dapi)
+    assert len(chromosomes) >= 38
+    data = make_metaphase(10, n_overlaps=2, shape=(500, 500), chromosomes=chromosomes,
+                          random_state=0)
+    assert data.masks.shape == (10, 500, 500) and data.crossed.shape == (2, 2)
+    a, b = data.crossed[0]
+    assert (data.masks[a] & data.masks[b]).any()
+    # the real chromosomes keep their top-hat grey values (gain 1) over the background
+    assert np.median(data.image[data.masks.any(axis=0)]) > np.median(data.image) + 300
