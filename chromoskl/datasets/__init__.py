@@ -1,4 +1,4 @@
-"""Pommier's overlapping-chromosome data: a loader, a procedural generator, a pair builder.
+"""Pommier's data and generators: overlapping pairs (loaded, drawn, built) and metaphases.
 
 - :func:`load_overlapping_chromosomes` reads Pommier's HDF5 files (the original
   ``LowRes_13434_overlapping_pairs.h5`` layout and the regenerated file with cleaned labels and
@@ -7,13 +7,17 @@
   ``make_*`` functions: the embedded default data of the command line and the tests.
 - :func:`make_overlapping_pairs` applies Pommier's generation procedure to any segmented
   metaphase, so that a lab can build training data from its own images.
+- :func:`make_metaphase` lays chromosomes (drawn, or cut from a real metaphase by
+  :func:`chromosomes_from_metaphase`) on a whole synthetic metaphase, some of them crossing,
+  and returns the true mask of each: data for :class:`chromoskl.metaphase.MetaphaseSeparator`.
 
-Every function returns a :class:`sklearn.utils.Bunch` with ``images`` float32 ``(n, H, W)``,
+Every pair function returns a :class:`sklearn.utils.Bunch` with ``images`` float32 ``(n, H, W)``,
 ``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the smaller of the pair,
 2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for ``GroupKFold``)
 and ``DESCR``.
 """
 
+from ._metaphase import chromosomes_from_metaphase, make_metaphase
 from ._pairs import make_overlapping_pairs
 from ._pommier import load_overlapping_chromosomes
 from ._synthetic import make_overlapping_chromosomes
@@ -22,4 +26,6 @@ __all__ = [
     "load_overlapping_chromosomes",
     "make_overlapping_chromosomes",
     "make_overlapping_pairs",
+    "make_metaphase",
+    "chromosomes_from_metaphase",
 ]

@@ -16,6 +16,11 @@ and B: the share of the images that score better with labels 1 and 2 exchanged, 
 chromosome IoU after the better of the two namings of each image (as Kluvanec et al. [4]_
 scored it).
 
+The instance metrics (:func:`instance_scores`, :func:`match_instances`,
+:func:`average_precision`) score one mask per chromosome of a whole metaphase
+(:class:`chromoskl.metaphase.MetaphaseSeparator`): Hungarian matching on IoU, count error,
+mean matched IoU, COCO's AP50/AP75, and the IoU of the chromosomes that cross.
+
 The scorers (:data:`SCORERS`, :func:`get_scorer`) have scikit-learn's ``scorer(estimator, X, y)``
 signature, so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` or a dict of them works.
 
@@ -47,6 +52,7 @@ from ._confusion import (
     two_chromosome_accuracy,
 )
 from ._distance import assd_per_class, hd95_per_class
+from ._instances import average_precision, instance_iou, instance_scores, match_instances
 from ._scorers import SCORERS, get_scorer, segmentation_scores
 
 __all__ = [
@@ -62,6 +68,10 @@ __all__ = [
     "hd95_per_class",
     "assd_per_class",
     "segmentation_scores",
+    "instance_iou",
+    "match_instances",
+    "average_precision",
+    "instance_scores",
     "SCORERS",
     "get_scorer",
     "N_CLASSES",

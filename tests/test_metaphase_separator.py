@@ -1,0 +1,197 @@
+"""MetaphaseSeparator end to end on small generated metaphases.
+
+Where a test is about the plumbing (crop, scale, paste back, the rest of a cluster), the
+segmenter is a deterministic stand-in with ChromosomeSegmenter's ``predict`` interface that
+answers with the true chromosomes of the crop; one test runs a real, tiny ChromosomeSegmenter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import chromoskl.metaphase._separator as separator_module
+from chromoskl import ChromosomeSegmenter
+from chromoskl._geometry import centre_pad
+from chromoskl.datasets import make_metaphase, make_overlapping_chromosomes
+from chromoskl.metaphase import MetaphaseSeparator, to_segmenter_pixels
+from chromoskl.metrics import instance_scores
+
+SMALL = {"shape": (240, 260), "random_state": 0}
+
+
+class TruthSegmenter:
+    """Stand-in: labels each crop with the true chromosomes in it (only those of ``labelled``
+    when given).
+
+    It learns where the crop came from by recording the placement that ``crop_cluster``
+    returned (monkeypatched), and cuts the true masks the same way.
+    """
+
+    def __init__(self, masks, monkeypatch, pixel_scale=0.5, labelled=None):
+        self.masks, self.pixel_scale = masks, pixel_scale
+        self.labelled = range(len(masks)) if labelled is None else labelled
+        self.calls = []
+        original = separator_module.crop_cluster
+
+        def recording(*args, **kwargs):
+            crop, placement = original(*args, **kwargs)
+            self.calls.append(placement)
+            return crop, placement
+
+        monkeypatch.setattr(separator_module, "crop_cluster", recording)
+
+    def predict(self, X):
+        r0, c0, r1, c1 = self.calls[-1].box
+        inside = [self.masks[k][r0:r1, c0:c1] for k in self.labelled]
+        present = [m for m, k in zip(inside, self.labelled)
+                   if m.sum() > 0.5 * self.masks[k].sum()]
+        assert len(present) <= 2, "a stand-in for a two-chromosome segmenter"
+        labels = np.zeros(X.shape[1:], np.uint8)
+        for k, m in enumerate(present):
+            labels |= centre_pad(to_segmenter_pixels(m, self.pixel_scale),
+                                 X.shape[1:]).astype(np.uint8) << k
+        return labels[None]
+
+
+def test_without_a_segmenter_every_component_is_one_mask():
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    result = MetaphaseSeparator().separate(data.image)
+    assert len(result.masks) == 7  # the crossing pair is one component
+    assert sorted(result.source) == ["single"] * 6 + ["unresolved"]
+    scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+    assert scores["count_error"] == -1 and scores["crossed_pairs_separated"] == 0.0
+    singles = np.setdiff1d(np.arange(8), data.crossed)
+    rows, cols = np.nonzero(
+        np.array([[(t & p).sum() / (t | p).sum() for p in result.masks] for t in data.masks])
+        > 0.8)
+    assert set(singles) <= set(rows.tolist())
+
+
+def test_a_crossing_is_split_and_pasted_back_at_full_resolution(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    stand_in = TruthSegmenter(data.masks, monkeypatch)
+    result = MetaphaseSeparator(stand_in).separate(data.image)
+    assert len(stand_in.calls) == 1
+    assert len(result.masks) == 8 and list(result.source).count("cluster") == 2
+    scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+    assert scores["count_error"] == 0 and scores["ap50"] == 1.0
+    assert scores["crossed_iou"] > 0.85
+    # the crossing pixels belong to both chromosomes
+    both = result.masks[result.source == "cluster"]
+    truth_both = data.masks[data.crossed[0, 0]] & data.masks[data.crossed[0, 1]]
+    assert (both[0] & both[1] & truth_both).sum() > 0.7 * truth_both.sum()
+    # the measurements are filled in
+    assert (result.area == result.masks.sum(axis=(1, 2))).all()
+    assert (result.length > 10).all() and result.boxes.shape == (8, 4)
+
+
+def test_three_chromosomes_do_not_crash_and_the_rest_is_unresolved(monkeypatch):
+    data = make_metaphase(6, n_overlaps=1, **SMALL)
+    a, b = data.crossed[0]
+    # a third chromosome laid across the pair: move chromosome c onto their crossing
+    c = next(k for k in range(6) if k not in (a, b))
+    rows, cols = np.nonzero(data.masks[a] & data.masks[b])
+    centre = np.array([rows.mean(), cols.mean()]).round().astype(int)
+    cr, cc = np.nonzero(data.masks[c])
+    shift = centre - np.array([cr.mean(), cc.mean()]).round().astype(int) + (3, 0)
+    moved = np.roll(data.masks[c], tuple(shift), axis=(0, 1))
+    image = data.image.copy()
+    grey = np.where(data.masks[c], data.image - np.median(data.image), 0)
+    image -= grey
+    image += np.roll(grey, tuple(shift), axis=(0, 1))
+    masks = data.masks.copy()
+    masks[c] = moved
+    stand_in = TruthSegmenter(masks, monkeypatch, labelled=[a, b])  # two of the three
+    result = MetaphaseSeparator(stand_in).separate(image)
+    assert len(result.masks) == 6
+    assert list(result.source).count("unresolved") == 1
+    assert list(result.source).count("cluster") == 2
+    # the unresolved mask holds the chromosome that was not labelled
+    rest = result.masks[result.source == "unresolved"][0]
+    # (all but the pixels within one segmenter pixel of the pair, which paste-back fills)
+    outside_pair = moved & ~(masks[a] | masks[b])
+    assert (rest & outside_pair).sum() > 0.75 * outside_pair.sum()
+    assert not (rest & (masks[a] | masks[b])).any()
+
+
+def test_a_segmenter_that_splits_nothing_leaves_one_unresolved_mask(monkeypatch):
+    data = make_metaphase(6, n_overlaps=1, **SMALL)
+
+    class Blank:
+        def predict(self, X):
+            return np.zeros(np.shape(X), np.uint8)
+
+    result = MetaphaseSeparator(Blank()).separate(data.image)
+    assert len(result.masks) == 5 and list(result.source).count("unresolved") == 1
+
+
+def test_a_real_tiny_segmenter_runs_end_to_end():
+    pairs = make_overlapping_chromosomes(24, random_state=0)
+    seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
+                              module__depth=2, train_split=None, random_state=0)
+    seg.fit(pairs.images, pairs.labels)
+    data = make_metaphase(6, n_overlaps=1, **SMALL)
+    separator = MetaphaseSeparator(seg)
+    result = separator.separate(data.image)
+    k = len(result.masks)
+    assert k >= 5 and len(result.source) == len(result.area) == len(result.length) == k
+    assert set(result.source) <= {"single", "cluster", "unresolved"}
+    # the grey scale was matched to the training images (gain 8 of the generated metaphase)
+    assert 0.05 < result.grey_factor < 0.5
+    # every foreground pixel is in some mask
+    assert (result.masks.any(axis=0) == (result.components > 0)).mean() > 0.99
+
+
+def test_a_blank_image_has_no_chromosomes():
+    result = MetaphaseSeparator().separate(np.full((64, 64), 250.0))
+    assert result.masks.shape == (0, 64, 64) and len(result.source) == len(result.area) == 0
+
+
+def test_predict_clone_and_parameter_errors():
+    images = [make_metaphase(3, n_overlaps=0, shape=(200, 200), random_state=s).image
+              for s in (1, 2)]
+    separator = MetaphaseSeparator(min_area=40)
+    results = separator.predict(images)
+    assert [len(r.masks) for r in results] == [3, 3]
+    assert clone(separator).get_params()["min_area"] == 40
+    with pytest.raises(ValueError, match="pixel_scale must be a positive number.*min_area"):
+        MetaphaseSeparator(pixel_scale=0, min_area=-1).separate(images[0])
+    with pytest.raises(ValueError, match="segmenter must have a predict method"):
+        MetaphaseSeparator(segmenter="unet").fit()
+
+
+@pytest.fixture(scope="module")
+def dapi():
+    from tests.conftest import REAL_DATA_DIR
+
+    path = REAL_DATA_DIR / "DAPI.tif"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path}")
+    import tifffile
+
+    return tifffile.imread(path)
+
+
+@pytest.mark.realdata
+def test_dapi_without_a_segmenter_finds_about_46(dapi):
+    result = MetaphaseSeparator().separate(dapi)
+    # 45 components measured (benchmarks/metaphase.py): 41 single, 4 clusters
+    assert 42 <= len(result.masks) <= 48
+    assert (result.source == "single").sum() >= 38
+
+
+@pytest.mark.realdata
+def test_a_synthetic_metaphase_from_the_real_chromosomes(dapi):
+    from chromoskl.datasets import chromosomes_from_metaphase
+
+    chromosomes = chromosomes_from_metaphase(dapi)
+    assert len(chromosomes) >= 38
+    data = make_metaphase(10, n_overlaps=2, shape=(500, 500), chromosomes=chromosomes,
+                          random_state=0)
+    assert data.masks.shape == (10, 500, 500) and data.crossed.shape == (2, 2)
+    a, b = data.crossed[0]
+    assert (data.masks[a] & data.masks[b]).any()
+    # the real chromosomes keep their top-hat grey values (gain 1) over the background
+    assert np.median(data.image[data.masks.any(axis=0)]) > np.median(data.image) + 300
