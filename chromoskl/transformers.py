@@ -62,8 +62,8 @@ class PadToShape(TransformerMixin, BaseEstimator):
     References
     ----------
     Wang et al., "ARMS Net: Overlapping chromosome segmentation based on Adaptive Receptive
-    field Multi-Scale network", Biomedical Signal Processing and Control, 2021: the 94x93
-    images of Pommier's data set are padded to 128x128 before training.
+    field Multi-Scale network", Biomedical Signal Processing and Control, 2021, section 2.2:
+    the 94x93 images of Pommier's data set are padded all round to 128x128 before training.
 
     Examples
     --------

@@ -87,11 +87,14 @@ def test_dask_grid_search():
 
 def test_arms_table4_search_quick():
     script = load_script("examples/arms_table4_search.py")
-    assert len(ParameterGrid(script.table4_grid())) == 4 * (1 + 7 + 1)
+    # ARMS Table 4: BCE at 4 batch sizes, then 7 weights of WBCE and AS-WBCE at batch 32
+    grid = list(ParameterGrid(script.table4_grid()))
+    assert len(grid) == 4 + 7 + 1
+    assert {p["segmenter__batch_size"] for p in grid if p["segmenter__criterion"] != "bce"} == {32}
     result = script.main(["--quick"])
     rows = result["rows"]
     assert {(r["batch_size"], r["loss"]) for r in rows} == {
-        (b, loss) for b in (8, 16) for loss in ("bce", "wbce (w=1.5)", "as_wbce")
+        (8, "bce"), (16, "bce"), (8, "wbce (w=1.5)"), (8, "as_wbce")
     }
     means = [r["mean"] for r in rows]
     assert means == sorted(means, reverse=True)
@@ -105,11 +108,54 @@ def test_paper_tables_grids_and_networks_cover_every_row():
         rows = {row for _, table_rows in tables.TABLES.values() for row in table_rows}
         assert rows <= set(tables.NETWORKS[scale])
         assert set(tables.NETWORKS[scale]) <= set(tables.LABELS)
-    assert len(ParameterGrid(tables.table4_grid("full"))) == 36
-    assert len(ParameterGrid(tables.table4_grid("smoke"))) == 6
-    steps = tables.build_model("unet_aar_256_rates128", "full").named_steps
+    # ARMS Table 4's twelve rows: BCE at 8, 16, 32, 64, then 7 WBCE weights and AS-WBCE at 32
+    full = list(ParameterGrid(tables.table4_grid("full")))
+    assert len(full) == 12
+    assert sorted(p["segmenter__batch_size"] for p in full if p["segmenter__criterion"] == "bce") \
+        == [8, 16, 32, 64]
+    assert {p["segmenter__batch_size"] for p in full if p["segmenter__criterion"] != "bce"} == {32}
+    assert set(tables.PUBLISHED_TABLE4) == {
+        (p["segmenter__batch_size"], p["segmenter__criterion"] if "segmenter__criterion__w" not in p
+         else f"wbce (w={p['segmenter__criterion__w']})") for p in full
+    }
+    assert len(ParameterGrid(tables.table4_grid("smoke"))) == 4
+    steps = tables.build_model("unet_aar_256_sizes128", "full").named_steps
     assert steps["pad"].shape == (256, 256)
-    assert steps["segmenter"].get_params()["module__amac_rates"] == (4, 2, 1, 3)
+    params = steps["segmenter"].get_params()
+    assert params["module__amac_rates"] == (4, 2, 1, 3)
+    assert params["module__assp_sizes"] == (4, 2, 3)
+    # ARMS protocol: Adam 1e-3, batch 32, up to 300 epochs, early stopping after 30
+    assert (params["lr"], params["batch_size"], params["max_epochs"], params["patience"]) == (
+        1e-3, 32, 300, 30
+    )
+    # ARMS Table 2: BCE for every network but ARMS Net, which has AS-wBCE
+    losses = {row: tables.build_model(row, "full").named_steps["segmenter"].criterion
+              for row in tables.TABLES["5"][1]}
+    assert losses.pop("arms") == "as_wbce" and set(losses.values()) == {"bce"}
+    with_fractions = tables.build_model("arms", "full", (0.9, 0.04, 0.05, 0.01))
+    assert with_fractions.named_steps["segmenter"].get_params()[
+        "criterion__class_fractions"] == (0.9, 0.04, 0.05, 0.01)
+
+
+def test_paper_tables_class_fractions_count_the_padding_as_background():
+    tables = load_script("benchmarks/paper_tables.py")
+    y = np.array([[[1, 3], [0, 2]]])
+    assert tables.class_fractions(y) == (0.25, 0.25, 0.25, 0.25)
+    assert tables.class_fractions(y, (4, 4)) == (13 / 16, 1 / 16, 1 / 16, 1 / 16)
+
+
+def test_paper_tables_published_numbers_fill_every_trained_row_of_tables_3_and_5():
+    tables = load_script("benchmarks/paper_tables.py")
+    for number in ("3", "5"):
+        assert set(tables.PUBLISHED[number]) == set(tables.TABLES[number][1])
+    assert tables.PUBLISHED["3"]["unet_aar_depth4"]["values"] == tables.PUBLISHED["5"][
+        "unet_aar"]["values"]
+    assert tables.PUBLISHED["6"]["arms"]["values"]["overlap_iou"] == "99.45"
+    assert tables.PUBLISHED["6"]["attention_unet"]["values"]["overlap_iou"] == "97.23"
+    for by_row in (*tables.PUBLISHED.values(), *tables.PUBLISHED_ONLY.values()):
+        for entry in by_row.values():
+            assert "split" in entry["source"] or "set" in entry["source"]
+    assert tables._as_fraction("99.9943") == "0.999943"
 
 
 def test_paper_tables_grouped_test_set_holds_unseen_pairs():
@@ -137,9 +183,12 @@ def test_paper_tables_smoke_table3_grouped(tmp_path):
     assert json.loads((out / "results.json").read_text())["tables"]["3"]["grouped"] == rows
     markdown = (out / "tables.md").read_text()
     assert "grouped: overlap IoU" in markdown and "UNet (AAR), 5 poolings" in markdown
-    # UNet (AAR) with 4 poolings is ARMS Net: its published number is ARMS Net's.
-    assert "| UNet (AAR), 4 poolings (= ARMS Net) | 0.995 (Wang et al. 2021" in markdown
-    assert "| UNet (AAR), 5 poolings | n/a |" in markdown
+    # UNet (AAR) with 4 poolings is UNet (AAR) of Table 5, trained once; published: Table 3.
+    assert ("| UNet (AAR), 4 poolings (= UNet (AAR)) | 0.9922 | 0.9970 | 0.9985 | 0.999943 "
+            "| 4.6 | ARMS Table 3; random split, test set") in markdown
+    assert "| UNet (AAR), 5 poolings | 0.9860 | 0.9964 | 0.9982 | 0.999932 | 4.8 |" in markdown
+    for row in rows.values():
+        assert_unit_interval(row["test"]["accuracy_padded"]["mean"])
     assert (out / "fig6_table3.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
@@ -156,11 +205,13 @@ def test_paper_tables_train_a_network_shared_by_rows_once(monkeypatch):
     done = {}
     rows = tables.evaluate_rows(("unet_aar", "arms", "unet_aar_depth4"), "smoke", "grouped",
                                 data.images, data.labels, data.groups, log=print, done=done)
-    assert calls == ["arms"] and list(done) == ["arms"]
-    assert rows["unet_aar"]["same_as"] == rows["unet_aar_depth4"]["same_as"] == "arms"
-    assert "same_as" not in rows["arms"]
-    assert rows["unet_aar"]["test"] == rows["arms"]["test"]
-    assert rows["unet_aar"]["label"] == "UNet (AAR)"
+    # UNet (AAR) and ARMS Net are one network with two losses (ARMS Table 2): two fits; UNet
+    # (AAR) with 4 poolings is UNet (AAR): no third.
+    assert calls == ["unet_aar", "arms"] and list(done) == ["unet_aar", "arms"]
+    assert rows["unet_aar_depth4"]["same_as"] == "unet_aar"
+    assert "same_as" not in rows["arms"] and "same_as" not in rows["unet_aar"]
+    assert rows["unet_aar_depth4"]["test"] == rows["unet_aar"]["test"]
+    assert rows["unet_aar_depth4"]["label"] == "UNet (AAR), 4 poolings"
 
 
 def test_paper_tables_resume_keeps_the_rows_done(tmp_path, monkeypatch):

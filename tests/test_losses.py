@@ -23,6 +23,7 @@ from chromoskl.losses import (
     WeightedBCELoss,
     adaptive_smooth_weights,
     resolve_criterion,
+    smooth_imbalance_weight,
 )
 
 LN2 = math.log(2.0)
@@ -132,6 +133,64 @@ def test_as_wbce_hand_computed_unbalanced():
     w2 = 1.0 / (1.0 + math.log(4) / math.log(1000))
     loss = AdaptiveSmoothWBCELoss()(torch.zeros(1, 3, 1, 4), torch.tensor([[[0, 0, 0, 1]]]))
     assert loss.item() == pytest.approx((4 + 4 * w01 + 4 * w2) / 12 * LN2, rel=1e-6)
+
+
+def test_wbce_is_eq1_averaged_over_4_classes_and_the_pixels():
+    # ARMS eq. 1, L = -1/(4MN) sum_t sum_ij [w y log p + (1 - y) log(1 - p)], 4 classes,
+    # M x N = 1 x 2 pixels of classes 0 and 3, all logits 0 (every term costs ln 2):
+    # 2 positive terms weighted w = 1.5 and 6 negative terms, over 4 * 2 = 8.
+    loss = WeightedBCELoss(w=1.5)(torch.zeros(1, 4, 1, 2), torch.tensor([[[0, 3]]]))
+    assert loss.item() == pytest.approx((2 * 1.5 + 6) / 8 * LN2, rel=1e-6)
+
+
+def test_as_wbce_weights_the_negative_term_of_eq2():
+    # ARMS eq. 2: the weight carries a factor in (1 - y), so it applies to the negatives.
+    # C=2 over 1001 pixels, pixel 0 of class 1, the others of class 0: Neg/Pos = 1000 for
+    # class 1 and 1/1000 for class 0, weight 1/2 for both.
+    target = torch.zeros(1, 1, 1001, dtype=torch.long)
+    target[0, 0, 0] = 1
+    # Class 0 is predicted surely and rightly (cost ~0); class 1's logits are 0, so its one
+    # positive and its 1000 negatives cost ln 2 each.
+    logits = torch.zeros(1, 2, 1, 1001)
+    logits[0, 0] = 20.0
+    logits[0, 0, 0, 0] = -20.0
+    bce = BCELoss()(logits, target).item()
+    as_wbce = AdaptiveSmoothWBCELoss()(logits, target).item()
+    assert bce == pytest.approx(1001 * LN2 / 2002, rel=1e-4)
+    # The 1000 negatives at weight 1/2, the positive at 1 (on the positive term instead it
+    # would be 1000 + 1/2).
+    assert as_wbce == pytest.approx((1000 / 2 + 1) * LN2 / 2002, rel=1e-4)
+
+
+def test_as_wbce_class_fractions_fix_the_weights():
+    # Logits 0, target [0, 0, 0, 1]: 8 elements at ln 2 each, 4 positives, 4 negatives.
+    logits, target = torch.zeros(1, 2, 1, 4), torch.tensor([[[0, 0, 0, 1]]])
+    # Balanced training set: every weight 1, plain BCE, whatever the batch holds.
+    balanced = AdaptiveSmoothWBCELoss(class_fractions=(0.5, 0.5))(logits, target)
+    assert balanced.item() == pytest.approx(LN2, rel=1e-6)
+    # Training set with 1 pixel in 1001 of class 1: Neg/Pos = 1000 for both classes,
+    # weight 1/2 on the 4 negatives: (4 + 4 / 2) / 8 ln 2.
+    rare = AdaptiveSmoothWBCELoss(class_fractions=(1000 / 1001, 1 / 1001))(logits, target)
+    assert rare.item() == pytest.approx(0.75 * LN2, rel=1e-6)
+    # The batch's own fractions give the batch-counted weights.
+    batch = AdaptiveSmoothWBCELoss()(logits, target).item()
+    fixed = AdaptiveSmoothWBCELoss(class_fractions=(0.75, 0.25))(logits, target).item()
+    assert fixed == pytest.approx(batch, rel=1e-6)
+    assert smooth_imbalance_weight(torch.tensor([1000.0, 1e-3, 1.0])).tolist() == pytest.approx(
+        [0.5, 0.5, 1.0]
+    )
+
+
+@pytest.mark.parametrize("fractions", [(0.0, 1.0), (0.5, 1.5), (-0.5, 0.5), "ab"])
+def test_as_wbce_rejects_bad_class_fractions(fractions):
+    with pytest.raises((ValueError, TypeError), match="class_fractions"):
+        AdaptiveSmoothWBCELoss(class_fractions=fractions)
+
+
+def test_as_wbce_class_fractions_must_match_the_classes():
+    loss = AdaptiveSmoothWBCELoss(class_fractions=(0.5, 0.25, 0.25))
+    with pytest.raises(ValueError, match="one fraction per class"):
+        loss(torch.zeros(1, 2, 1, 4), torch.tensor([[[0, 0, 0, 1]]]))
 
 
 def test_focal_gamma_zero_is_cross_entropy():

@@ -72,19 +72,30 @@ def test_mixed_hand_case():
 
 def test_scalar_metrics_hand_case():
     assert pixel_accuracy(HAND_TRUE, HAND_PRED) == pytest.approx(13 / 16)
-    # correct chromosome pixels 1 + 1 + 2 = 4; pixels not background in both: 16 - 9 = 7
-    assert two_chromosome_accuracy(HAND_TRUE, HAND_PRED) == pytest.approx(4 / 7)
+    # ARMS eq. 4 per whole chromosome, then their mean: A {1,3} is predicted exactly
+    # (16/16 right); B {2,3} has 4 true pixels and 5 predicted, 3 shared, so 1 missed and 2
+    # invented: 13/16 right. Mean (1 + 13/16) / 2 = 29/32.
+    assert two_chromosome_accuracy(HAND_TRUE, HAND_PRED) == pytest.approx(29 / 32)
     np.testing.assert_allclose(chromosome_iou(HAND_TRUE, HAND_PRED), [1.0, 0.5])
 
 
-def test_two_chromosome_accuracy_ignores_background_only():
+def test_two_chromosome_accuracy_is_eq4_over_every_pixel():
+    # ARMS eq. 4: (TP + TN) / ALL, background included, per whole chromosome.
     y_true = np.zeros((5, 5), int)
-    y_true[2, 2] = 3
+    y_true[2, 2] = 3  # one overlap pixel: in A and in B
     all_background = np.zeros_like(y_true)
-    # 24 of 25 pixels right overall, but the only chromosome pixel is missed.
-    assert pixel_accuracy(y_true, all_background) == pytest.approx(24 / 25)
-    assert two_chromosome_accuracy(y_true, all_background) == 0.0
-    assert math.isnan(two_chromosome_accuracy(all_background, all_background))
+    # Each chromosome misses its one pixel: 24/25 right for A and for B.
+    assert two_chromosome_accuracy(y_true, all_background) == pytest.approx(24 / 25)
+    assert two_chromosome_accuracy(all_background, all_background) == 1.0
+    # The overlap pixel called A only: A is right everywhere, B misses its pixel.
+    a_only = np.where(y_true == 3, 1, 0)
+    assert two_chromosome_accuracy(y_true, a_only) == pytest.approx((1 + 24 / 25) / 2)
+    # A called B and B called A: both chromosomes wrong on both pixels.
+    two = np.array([[1, 2]])
+    assert two_chromosome_accuracy(two, two[:, ::-1]) == 0.0
+    # ALL counts every pixel: padding with background (predicted right) raises it.
+    padded = np.pad(two, 1)
+    assert two_chromosome_accuracy(padded, np.pad(two[:, ::-1], 1)) == pytest.approx(10 / 12)
 
 
 @pytest.mark.parametrize("shape", [(7, 9), (3, 7, 9), (2, 3, 5, 4)])
@@ -293,7 +304,7 @@ def test_segmentation_scores_hand_case():
         "chromosome_b_iou": 0.5,
         "chromosome_iou": 0.75,
         "pixel_accuracy": 13 / 16,
-        "two_chromosome_accuracy": 4 / 7,
+        "two_chromosome_accuracy": 29 / 32,
         # Swapping 1 and 2 gives A 3/6 and B 2/6, a mean below 3/4: kept as predicted.
         "ab_swapped_share": 0.0,
         "chromosome_a_iou_any_order": 1.0,
@@ -368,7 +379,7 @@ def test_scorer_single_image_and_same_size():
         13 / 16
     )
     assert SCORERS["two_chromosome_accuracy"](estimator, HAND_PRED, HAND_TRUE) == pytest.approx(
-        4 / 7
+        29 / 32
     )
 
 

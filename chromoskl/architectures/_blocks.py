@@ -71,7 +71,8 @@ class UpConv(nn.Module):
 class AttentionGate(nn.Module):
     """Additive attention gate: weight a skip connection by coefficients in [0, 1].
 
-    ``alpha = sigmoid(psi(relu(W_x x + W_g g)))`` and the output is ``x * alpha``, where ``x``
+    ``alpha = sigmoid(psi(relu(W_x x + W_g g)))`` (Oktay et al.; eq. 1-2 of Zhang's improved
+    UNet++; Fig. 9 of the thesis) and the output is ``x * alpha``, where ``x``
     is the skip connection (encoder features), ``g`` the gating signal from the coarser
     level, and ``W_x``, ``W_g``, ``psi`` are 1x1 convolutions (``psi`` has one output
     channel, so one coefficient per pixel is shared by all channels of ``x``).

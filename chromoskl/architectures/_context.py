@@ -1,14 +1,13 @@
 """Context (bottleneck) blocks and residual skip paths shared by CE-Net, ARMS Net and its ablations.
 
-Blocks whose sizes depend on the feature map (:class:`AMAC`, :class:`ASSP`, the clamped pools
-of :class:`RMP`) compute them in ``forward`` from the map actually seen, so that one fitted
-network serves inputs of several sizes; the sizes used by the last call are kept on the block
-(``last_rates``, ``last_kernel_sizes``) for inspection.
+Blocks whose sizes depend on the feature map (the clamped pools of :class:`RMP`, and ARMS Net's
+AMAC and ASSP in ``_adaptive``) compute them in ``forward`` from the map actually seen, so that
+one fitted network serves inputs of several sizes; the sizes used by the last call are kept on
+the block (``last_kernel_sizes``, ``last_rates``) for inspection.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -20,11 +19,7 @@ __all__ = [
     "ResPath",
     "DAC",
     "RMP",
-    "AMAC",
-    "ASSP",
     "PPM",
-    "amac_rates",
-    "assp_kernel_sizes",
 ]
 
 
@@ -79,7 +74,8 @@ class ResPath(nn.Sequential):
 
     It replaces a plain U-Net skip so that the shallow encoder features pass through some
     further processing before they meet the deeper decoder features. ARMS Net uses 4, 3, 2
-    and 1 units at the levels of 32, 64, 128 and 256 channels.
+    and 1 units at the levels of 32, 64, 128 and 256 channels (its Res Paths I-IV, Table 1:
+    each unit a 3x3 convolution with a 1x1 convolution).
 
     Parameters
     ----------
@@ -91,6 +87,7 @@ class ResPath(nn.Sequential):
     References
     ----------
     N. Ibtehaz, M. S. Rahman. MultiResUNet. Neural Networks 121, 2020.
+    G. Wang et al. ARMS Net. Biomedical Signal Processing and Control 68, 2021; Table 1.
     """
 
     def __init__(self, channels: int, length: int = 1) -> None:
@@ -191,182 +188,20 @@ class RMP(nn.Module):
         return torch.cat([*maps, x], dim=1)
 
 
-# --------------------------------------------------------------------------- ARMS Net
-
-
-def amac_rates(m: int, n: int, levels: int = 4) -> tuple[int, ...]:
-    """Dilation rates of ARMS Net's AMAC for an ``m`` x ``n`` feature map.
-
-    ``r_l = sqrt(m * n) / 2**l`` for ``l = 1 .. levels``; a rate below 1 is replaced by 3,
-    any other is rounded up.
-
-    Parameters
-    ----------
-    m, n : int
-        Height and width of the feature map the block sees.
-    levels : int, default=4
-        Number of parallel branches.
-
-    Returns
-    -------
-    rates : tuple of int
-
-    Examples
-    --------
-    >>> amac_rates(8, 8)   # 128x128 input, 4 poolings
-    (4, 2, 1, 3)
-    >>> amac_rates(6, 6)   # 96x96 input
-    (3, 2, 3, 3)
-
-    References
-    ----------
-    J. Wang et al. ARMS Net: Overlapping chromosome segmentation based on Adaptive Receptive
-    field Multi-Scale network. Biomedical Signal Processing and Control 68, 2021.
-    """
-    for name, value in (("m", m), ("n", n), ("levels", levels)):
-        _check_positive(name, value)
-    side = math.sqrt(m * n)
-    rates = []
-    for level in range(1, levels + 1):
-        rate = side / 2**level
-        rates.append(3 if rate < 1 else math.ceil(rate))
-    return tuple(rates)
-
-
-def assp_kernel_sizes(m: int, n: int, levels: int = 4) -> tuple[int, ...]:
-    """Pool sizes of ARMS Net's ASSP for an ``m`` x ``n`` map: ``ceil(sqrt(m*n) / 2**l)``.
-
-    ``l = 1 .. levels``; a size is at least 1 by construction.
-
-    Examples
-    --------
-    >>> assp_kernel_sizes(8, 8)
-    (4, 2, 1, 1)
-    """
-    for name, value in (("m", m), ("n", n), ("levels", levels)):
-        _check_positive(name, value)
-    side = math.sqrt(m * n)
-    return tuple(math.ceil(side / 2**level) for level in range(1, levels + 1))
-
-
-class AMAC(nn.Module):
-    """ARMS Net's adaptive multi-scale atrous convolution; keeps channels and spatial size.
-
-    Parallel 3x3 atrous convolutions whose dilation rates are computed at run time from the
-    feature map seen (:func:`amac_rates`); the output of every branch whose rate is above 1
-    then goes through a 1x1 convolution; each branch is passed through ReLU and the branches
-    are added to the input (the residual sum of CE-Net's DAC, which AMAC adapts). The
-    branch weights do not depend on the rate: they are applied with
-    ``F.conv2d(..., dilation=rate, padding=rate)``, so one fitted block serves maps of any
-    size. The rates of the last call are in ``last_rates``.
-
-    Departure (not specified in the paper as far as we could determine): the 1x1
-    convolution is one module shared by the branches, as CE-Net's published DAC shares
-    its 1x1 convolution; a per-branch 1x1 would be left untrained whenever the map size
-    makes that branch's rate 1.
-
-    Parameters
-    ----------
-    channels : int
-    levels : int, default=4
-        Number of branches when the rates are adaptive.
-    rates : sequence of int or None, default=None
-        None: adaptive rates from the map seen. A sequence fixes the rates (e.g. ``(4, 2, 1,
-        3)``, the rates the paper computes for 128x128 inputs) and sets the number of
-        branches.
-
-    References
-    ----------
-    J. Wang et al. ARMS Net. Biomedical Signal Processing and Control 68, 2021.
-    Z. Gu et al. CE-Net. IEEE Transactions on Medical Imaging 38(10), 2019.
-    """
-
-    def __init__(
-        self, channels: int, levels: int = 4, rates: Sequence[int] | None = None
-    ) -> None:
-        super().__init__()
-        if rates is not None:
-            rates = tuple(rates)
-            if not rates:
-                raise ValueError("rates must be None (adaptive) or a non-empty sequence of ints.")
-            for rate in rates:
-                _check_positive("every AMAC rate", rate)
-            levels = len(rates)
-        _check_positive("levels", levels)
-        self.levels = levels
-        self.rates = rates
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.empty(channels, channels, 3, 3)) for _ in range(levels)
-        )
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.zeros(channels)) for _ in range(levels)
-        )
-        for weight in self.weights:
-            # the default initialisation of an nn.Conv2d weight
-            nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-        self.conv1x1 = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.conv1x1.bias)
-        self.last_rates: tuple[int, ...] | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        rates = self.rates if self.rates is not None else amac_rates(h, w, self.levels)
-        self.last_rates = rates
-        out = x
-        for weight, bias, rate in zip(self.weights, self.biases, rates):
-            branch = F.conv2d(x, weight, bias, padding=rate, dilation=rate)
-            if rate > 1:
-                branch = self.conv1x1(branch)
-            out = out + F.relu(branch)
-        return out
-
-
-class ASSP(nn.Module):
-    """ARMS Net's adaptive spatial pyramid pooling: pooled context maps appended to the input.
-
-    Max-pool branches of stride 2 whose sizes are computed at run time from the feature map
-    seen (:func:`assp_kernel_sizes`, clamped per axis to the map), each followed by its own
-    1x1 convolution to one channel and bilinear upsampling back to the map size; the maps
-    are concatenated with the input, giving ``channels + levels`` channels. The sizes of the
-    last call are in ``last_kernel_sizes``.
-
-    Our reading, where the paper could not be consulted: four branches (``l = 1..4``, as
-    for AMAC) and one 1x1 convolution per branch.
-
-    Parameters
-    ----------
-    channels : int
-    levels : int, default=4
-
-    References
-    ----------
-    J. Wang et al. ARMS Net. Biomedical Signal Processing and Control 68, 2021.
-    """
-
-    def __init__(self, channels: int, levels: int = 4) -> None:
-        super().__init__()
-        _check_positive("levels", levels)
-        self.levels = levels
-        self.convs = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in range(levels))
-        self.last_kernel_sizes: tuple[tuple[int, int], ...] | None = None
-
-    @property
-    def out_channels_added(self) -> int:
-        """Channels appended to the input."""
-        return self.levels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        kernels = tuple((min(k, h), min(k, w)) for k in assp_kernel_sizes(h, w, self.levels))
-        self.last_kernel_sizes = kernels
-        maps = [
-            _upsample_to(conv(F.max_pool2d(x, k, stride=2)), (h, w))
-            for conv, k in zip(self.convs, kernels)
-        ]
-        return torch.cat([*maps, x], dim=1)
-
-
 # --------------------------------------------------------------------------- PSPNet
+
+
+class _WindowAvgPool(nn.Module):
+    """Average pooling with a ``size`` x ``size`` window and the same stride, clamped per axis
+    to a smaller map; the rows and columns that no whole window covers are dropped."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel = (min(self.size, x.shape[-2]), min(self.size, x.shape[-1]))
+        return F.avg_pool2d(x, kernel, stride=kernel)
 
 
 class PPM(nn.Module):
@@ -377,6 +212,14 @@ class PPM(nn.Module):
     size; the maps are concatenated with the input (``channels + len(bins) * (channels //
     len(bins))`` channels).
 
+    With ``pool_sizes``, the branches pool fixed windows instead: for each size ``k``, an
+    average pool of ``k x k`` with stride ``k`` (the same size and stride within a branch,
+    different between branches), as ARMS Net configures the PPM of its UNet (PR) for the
+    8x8 map at its bottom: sizes and strides 2, 3 and 4 (Wang et al. 2021, section 4.3,
+    the same pooling sizes as its ASSP). A stride that does not divide the map (3 on 8x8)
+    drops the last rows and columns, the loss of information that the paper blames for the
+    weaker scores of UNet (PR).
+
     Departure: no batch normalisation after the 1x1 convolutions (PSPNet has it): on the
     1x1 map of bin 1 it is undefined for a batch of one image in training.
 
@@ -384,24 +227,43 @@ class PPM(nn.Module):
     ----------
     channels : int
     bins : sequence of int, default=(1, 2, 3, 6)
+        Output sizes of the adaptive pools (PSPNet's); ignored when ``pool_sizes`` is given.
+    pool_sizes : sequence of int or None, default=None
+        Window sizes (and strides) of fixed pools, e.g. ``(2, 3, 4)`` for ARMS Net's UNet
+        (PR); a window larger than the map is clamped to it.
 
     References
     ----------
     H. Zhao, J. Shi, X. Qi, X. Wang, J. Jia. Pyramid Scene Parsing Network. CVPR 2017.
+    G. Wang et al. ARMS Net. Biomedical Signal Processing and Control 68, 2021 (Table 2,
+    UNet (PR); section 4.3).
     """
 
-    def __init__(self, channels: int, bins: Sequence[int] = (1, 2, 3, 6)) -> None:
+    def __init__(
+        self,
+        channels: int,
+        bins: Sequence[int] = (1, 2, 3, 6),
+        pool_sizes: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
-        for size in bins:
-            _check_positive("bin size", size)
+        sizes = tuple(bins) if pool_sizes is None else tuple(pool_sizes)
+        if not sizes:
+            raise ValueError("PPM needs at least one bin or pool size.")
+        for size in sizes:
+            _check_positive("bin size" if pool_sizes is None else "pool size", size)
         self.bins = tuple(bins)
-        reduced = max(1, channels // len(self.bins))
-        self.stages = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(b), nn.Conv2d(channels, reduced, 1),
-                          nn.ReLU(inplace=True))
-            for b in self.bins
+        self.pool_sizes = None if pool_sizes is None else sizes
+        reduced = max(1, channels // len(sizes))
+        pools = (
+            [nn.AdaptiveAvgPool2d(b) for b in sizes]
+            if pool_sizes is None
+            else [_WindowAvgPool(k) for k in sizes]
         )
-        self._added = reduced * len(self.bins)
+        self.stages = nn.ModuleList(
+            nn.Sequential(pool, nn.Conv2d(channels, reduced, 1), nn.ReLU(inplace=True))
+            for pool in pools
+        )
+        self._added = reduced * len(sizes)
 
     @property
     def out_channels_added(self) -> int:

@@ -6,28 +6,36 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ._context import AMAC, ASSP, DAC, PPM, RMP, ResPath
+from ._adaptive import AMAC, ASSP
+from ._context import DAC, PPM, RMP, ResPath
 from .unet import UNet
 
 __all__ = ["ARMSNet", "UNetR", "UNetPR", "UNetAR", "UNetDAR", "UNetAAR"]
 
 SKIPS = ("respath", "plain")
+#: Pool sizes (and strides) of the PPM of UNet (PR): ARMS section 4.3, for its 8x8 map.
+ARMS_PPM_SIZES = (2, 3, 4)
 
 
-def _part_factories(amac_rates: Sequence[int] | None) -> dict[str, Callable[[int], nn.Module]]:
+def _part_factories(
+    amac_rates: Sequence[int] | None, assp_sizes: Sequence[int] | None
+) -> dict[str, Callable[[int], nn.Module]]:
     """Builders of the bottleneck parts, each from the number of channels it receives."""
     return {
         "amac": lambda c: AMAC(c, rates=amac_rates),
-        "assp": ASSP,
+        "assp": lambda c: ASSP(c, sizes=assp_sizes),
         "dac": DAC,
-        "ppm": PPM,
+        "ppm": lambda c: PPM(c, pool_sizes=ARMS_PPM_SIZES),
+        "pspnet_ppm": PPM,
         "rmp": RMP,
     }
 
 
-def _build_context(names: Sequence[str], channels: int, amac_rates) -> tuple[nn.Sequential, int]:
+def _build_context(
+    names: Sequence[str], channels: int, amac_rates, assp_sizes
+) -> tuple[nn.Sequential, int]:
     """The bottleneck parts in order, and the number of channels that leaves them."""
-    factories = _part_factories(amac_rates)
+    factories = _part_factories(amac_rates, assp_sizes)
     parts = []
     for name in names:
         if name not in factories:
@@ -45,27 +53,31 @@ class ARMSNet(UNet):
     """ARMS Net (Adaptive Receptive field Multi-Scale network), with its parts as switches.
 
     A U-Net (this class extends :class:`~chromoskl.architectures.unet.UNet`) with ``depth``
-    max-poolings (4 in the paper; its Table 3 compares 3, 4 and 5)
-    whose levels have ``base_channels * 2**level`` channels (32/64/128/256/512). Two changes
-    to U-Net:
+    max-poolings (4 in the paper, section 3.1; its Table 3 compares 3, 4 and 5) whose levels
+    have ``base_channels * 2**level`` channels (32/64/128/256, and 512 at the bottom). Two
+    changes to U-Net (ARMS Fig. 3):
 
     - skips: each skip passes through a Res Path
       (:class:`~chromoskl.architectures._context.ResPath`, MultiResUNet) of ``depth - level``
-      residual units, i.e. 4/3/2/1 units at the levels of 32/64/128/256 channels;
-    - bottleneck: after the double convolution of the deepest level come AMAC (parallel
-      atrous convolutions whose rates follow the feature map seen at run time) and ASSP
-      (stride-2 max-pool branches whose sizes follow the map, concatenated with it).
+      residual blocks (a 3x3 convolution with a 1x1 convolution shortcut): 4/3/2/1 blocks
+      of 32/64/128/256 channels for Res Paths I-IV, as ARMS Table 1;
+    - bottleneck: after the double convolution of the deepest level come AMAC (four
+      parallel atrous convolutions whose rates follow the map seen at run time: 4, 2, 1, 3
+      on the 8x8 map of a 128x128 input) and ASSP (three stride-2 pool branches whose sizes
+      follow the map: 4, 2, 3), section 3.2 (:mod:`~chromoskl.architectures._adaptive`).
 
     ``skip`` and ``bottleneck`` switch these parts, which gives the ablation networks of
     the paper's Table 2 as the same class (:class:`UNetR`, :class:`UNetPR`,
-    :class:`UNetAR`, :class:`UNetDAR`, :class:`UNetAAR` only change these defaults).
+    :class:`UNetAR`, :class:`UNetDAR`, :class:`UNetAAR` only change these defaults). Table
+    2 also sets the loss, which is not part of the network: BCE for every ablation network
+    and AS-wBCE for ARMS Net (``criterion="bce"`` or ``"as_wbce"`` of the estimator).
 
-    Departures and readings: convolutions are padded and batch-normalised as in
-    :class:`~chromoskl.architectures.unet.UNet`; rates and pool sizes are computed from
-    each input's own bottom map, so one fitted network serves several input sizes (for the
-    128x128 inputs of the paper the rates are 4, 2, 1, 3 as it computes them). The paper's
-    full text could not be consulted here; the AMAC/ASSP details we could not check are
-    listed in their docstrings.
+    Departures: convolutions are padded and batch-normalised as in
+    :class:`~chromoskl.architectures.unet.UNet` (the paper does not describe its convolution
+    blocks); rates and pool sizes are computed from each input's own bottom map, so one
+    fitted network serves several input sizes, which is the point of the adaptive module.
+    The paper also starts from a pre-trained model (section 4.1), which it does not
+    identify; here the weights start at random.
 
     Parameters
     ----------
@@ -80,12 +92,18 @@ class ARMSNet(UNet):
     skip : {"respath", "plain"} or None, default=None
         Res Paths on the skips, or U-Net's plain concatenated skips. None: the class's
         default (``"respath"`` for every network here).
-    bottleneck : sequence of {"amac", "assp", "dac", "ppm", "rmp"} or None, default=None
-        Parts applied, in order, after the bottleneck double convolution; ``()`` for none.
-        None: the class's default (``("amac", "assp")`` for ARMS Net).
+    bottleneck : sequence of str or None, default=None
+        Parts applied, in order, after the bottleneck double convolution, among ``"amac"``,
+        ``"assp"``, ``"dac"``, ``"ppm"``, ``"pspnet_ppm"``, ``"rmp"``; ``()`` for none.
+        ``"ppm"`` is the PPM of UNet (PR) (pool sizes and strides 2, 3, 4), ``"pspnet_ppm"``
+        PSPNet's own (adaptive bins 1, 2, 3, 6). None: the class's default (``("amac",
+        "assp")`` for ARMS Net).
     amac_rates : sequence of int or None, default=None
         None: adaptive AMAC rates. A tuple fixes them (e.g. ``(4, 2, 1, 3)``: the rates
         for 128x128 inputs, whatever the input size).
+    assp_sizes : sequence of int or None, default=None
+        None: adaptive ASSP pool sizes. A tuple fixes them (e.g. ``(4, 2, 3)``: the sizes
+        for 128x128 inputs). Table 5's "UNet (AAR)128" on 256x256 inputs fixes both.
     batch_norm : bool, default=True
     dropout : float, default=0.0
         Dropout after the bottleneck double convolution.
@@ -103,9 +121,9 @@ class ARMSNet(UNet):
 
     References
     ----------
-    J. Wang, C. Zhou, S. Chen, J. Hu, M. Wu, X. Jiang, C. Xu, D. Qian. ARMS Net:
-    Overlapping chromosome segmentation based on Adaptive Receptive field Multi-Scale
-    network. Biomedical Signal Processing and Control 68, 2021.
+    G. Wang, H. Liu, X. Yi, J. Zhou, L. Zhang. ARMS Net: Overlapping chromosome
+    segmentation based on Adaptive Receptive field Multi-Scale network. Biomedical Signal
+    Processing and Control 68, 102811, 2021 (Fig. 3, Tables 1 and 2, section 3).
     N. Ibtehaz, M. S. Rahman. MultiResUNet. Neural Networks 121, 2020.
     """
 
@@ -121,6 +139,7 @@ class ARMSNet(UNet):
         skip: str | None = None,
         bottleneck: Sequence[str] | None = None,
         amac_rates: Sequence[int] | None = None,
+        assp_sizes: Sequence[int] | None = None,
         batch_norm: bool = True,
         dropout: float = 0.0,
         up_mode: str = "transpose",
@@ -133,6 +152,7 @@ class ARMSNet(UNet):
         self._skip_kind = skip
         self._parts = (parts,) if isinstance(parts, str) else tuple(parts)
         self._amac_rates = amac_rates
+        self._assp_sizes = assp_sizes
         super().__init__(
             in_channels, out_channels, base_channels, depth, batch_norm, dropout, up_mode
         )
@@ -144,11 +164,11 @@ class ARMSNet(UNet):
         return nn.Identity()
 
     def _context(self, channels: int) -> tuple[nn.Module, int]:
-        return _build_context(self._parts, channels, self._amac_rates)
+        return _build_context(self._parts, channels, self._amac_rates, self._assp_sizes)
 
 
 class UNetR(ARMSNet):
-    """UNet (R) of ARMS Table 2: U-Net with Res Paths, no bottleneck part.
+    """UNet (R) of ARMS Table 2: U-Net with Res Paths, no bottleneck part (trained with BCE).
 
     :class:`ARMSNet` with ``bottleneck=()`` by default; see it for the parameters.
     """
@@ -157,9 +177,11 @@ class UNetR(ARMSNet):
 
 
 class UNetPR(ARMSNet):
-    """UNet (PR) of ARMS Table 2: Res Paths and PSPNet's pyramid pooling module (PPM).
+    """UNet (PR) of ARMS Table 2: Res Paths and a pyramid pooling module (PPM).
 
     :class:`ARMSNet` with ``bottleneck=("ppm",)`` by default; see it for the parameters.
+    The PPM pools windows of sizes 2, 3 and 4 with strides equal to the sizes, the sizes of
+    ASSP (ARMS section 4.3); trained with BCE in the paper (Table 2).
     """
 
     default_bottleneck = ("ppm",)
@@ -188,8 +210,8 @@ class UNetAAR(ARMSNet):
     """UNet (AAR) of ARMS Table 2: Res Paths, AMAC, then ASSP.
 
     :class:`ARMSNet` with ``bottleneck=("amac", "assp")``: the same network as ARMS Net.
-    Our reading of the letters (A = AMAC, A = ASSP, R = Res Path) gives ARMS Net's parts;
-    we could not consult the paper to confirm how the two rows of Table 2 differ (most
-    likely in training, e.g. the loss, not in the network). Kept as its own registry name
-    so that the table's rows can be run by name.
+    The two rows of ARMS Table 2 differ in the loss only: UNet (AAR) trains with BCE, ARMS
+    Net with AS-wBCE (``criterion="bce"`` or ``"as_wbce"``), so their scores in Table 5
+    come from two fits. Kept as its own registry name so that the tables' rows can be
+    built by name.
     """

@@ -31,12 +31,22 @@ class UNetPlusPlus(nn.Module):
 
     The defaults follow Zhou et al.: 4 poolings, 32/64/128/256/512 channels.
 
-    Departures: padded ("same") convolutions, so every map has the input's size; batch
-    normalisation after each convolution by default (Zhou's code has none, and dropout in
-    every block instead); the attention gate is the one of the Attention U-Net of this
-    package (gating signal at the skip's resolution, MONAI's variant). The attention UNet++
-    published for overlapping chromosomes (Zhang et al.) was not available to check its
-    exact gate placement; the placement of Li et al. is followed instead.
+    Zhang's improved UNet++ (the seed of this network), checked against its text: attention
+    is added where a node concatenates the feature maps of its skip pathway with the
+    upsampled coarser map, the skip features ``x`` gated by the coarser map ``g`` through
+    Oktay's additive gate (Zhang eq. 1-2: ``alpha = sigmoid(psi(relu(W_x x + W_g g)))``),
+    and deep supervision adds auxiliary classification branches on the hidden nodes
+    (section 2). Zhang does not say which of a node's skip inputs are gated, nor how the
+    branches' losses are combined, nor which loss is used: here the newest skip input of
+    each node is gated (Li et al.'s placement; the gated map then replaces it in the later
+    nodes of its level), the heads sit on ``X^{0,1}, ..., X^{0,L}`` (Zhou et al.), and the
+    estimator averages the chosen loss over the heads (``deep_supervision_weights``).
+
+    Departures: padded ("same") convolutions, so every map has the input's size (Zhang uses
+    unpadded ones, whose maps shrink after each convolution); batch normalisation after
+    each convolution by default (Zhou's code has none, and dropout in every block instead);
+    the attention gate is the one of the Attention U-Net of this package (gating signal at
+    the skip's resolution, MONAI's variant).
 
     Parameters
     ----------
@@ -81,6 +91,8 @@ class UNetPlusPlus(nn.Module):
     to Exploit Multiscale Features in Image Segmentation. IEEE TMI 39(6), 2020.
     C. Li, Y. Tan, W. Chen, et al. Attention UNet++: A Nested Attention-Aware U-Net for Liver
     CT Image Segmentation. ICIP 2020.
+    Y. Zhang. Image segmentation based on improved UNET++ (attention and deep supervision
+    in UNet++, for cell segmentation); section 2, eq. 1-2.
     O. Oktay, J. Schlemper, L. Le Folgoc, et al. Attention U-Net: Learning Where to Look for
     the Pancreas. MIDL 2018, arXiv:1804.03999.
     """

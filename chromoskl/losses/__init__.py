@@ -10,21 +10,30 @@ sequence becomes a tensor buffer of that name, so it follows the module's device
 so ``ChromosomeSegmenter(criterion="dice", criterion__smooth=0.1)`` and ``GridSearchCV`` over
 ``criterion__*`` work. A class absent from a batch gives a finite loss and finite gradients.
 
+The binary cross-entropies of ARMS Net (eq. 1 and 2, with the reading of the paper that they
+follow) are in ``_bce``.
+
+The papers' losses: ARMS Net trains its ablation networks with BCE and itself with AS-wBCE
+(``"bce"``, ``"as_wbce"``; Table 2), and compares fixed weights (``"wbce"``; Table 4); the
+Attention U-Net thesis (Lemma 2023) trains with MSE (``"mse"``); the Attention U-Net slides
+(Passos Martins and Ygé 2024) compare cross-entropy, focal and Dice losses (``"ce"``,
+``"focal"``, ``"dice"``) and name Tversky as future work (``"tversky"``).
+
 ``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
 into a class.
 """
 
+from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
 from ._functional import (
     adaptive_smooth_weights,
     focal_loss_with_logits,
+    smooth_imbalance_weight,
     soft_dice_score,
     tversky_index,
     weighted_bce_with_logits,
 )
 from ._modules import (
     LOSSES,
-    AdaptiveSmoothWBCELoss,
-    BCELoss,
     CELoss,
     CombinedLoss,
     DiceCELoss,
@@ -32,7 +41,6 @@ from ._modules import (
     FocalLoss,
     MSELoss,
     TverskyLoss,
-    WeightedBCELoss,
     labels_already_checked,
     resolve_criterion,
 )
@@ -43,6 +51,7 @@ __all__ = [
     "resolve_criterion",
     "weighted_bce_with_logits",
     "adaptive_smooth_weights",
+    "smooth_imbalance_weight",
     "soft_dice_score",
     "tversky_index",
     "focal_loss_with_logits",

@@ -48,12 +48,34 @@ def weighted_bce_with_logits(
     return -(pos_weight * pos + neg_weight * neg).mean()
 
 
-def adaptive_smooth_weights(target: torch.Tensor) -> torch.Tensor:
-    """Per-class weights of the negative term of the ARMS adaptive smooth weighted BCE.
+def smooth_imbalance_weight(neg_over_pos: torch.Tensor) -> torch.Tensor:
+    """ARMS Net's weight of a class from its ratio of negative to positive pixels (eq. 2).
 
-    For class t, ``w_t = 1 / (1 + |log_1000(Neg_t / Pos_t)|)`` with ``Pos_t`` the pixels of
-    class t in ``target`` (all images pooled) and ``Neg_t`` the others. A balanced class gets
-    1, a ratio of 1000 (or 1/1000) gets 1/2, a ratio of 10**6 gets 1/3.
+    ``w = 1 / (1 + |log_1000(Neg / Pos)|)``: 1 for a balanced class, 1/2 for a ratio of
+    1000 or 1/1000, 1/3 for 10**6. The logarithm "smooths" the ratio (the paper borrows
+    the idea from the smooth L1 loss), so that a very rare class does not get a weight that
+    makes the gradients explode.
+
+    Parameters
+    ----------
+    neg_over_pos : Tensor of positive floats, any shape
+
+    Returns
+    -------
+    weight : Tensor of the same shape, in (0, 1]
+
+    References
+    ----------
+    Wang et al. ARMS Net. Biomedical Signal Processing and Control 68, 102811 (2021), eq. 2.
+    """
+    return 1.0 / (1.0 + torch.log(neg_over_pos).abs() / math.log(_ARMS_LOG_BASE))
+
+
+def adaptive_smooth_weights(target: torch.Tensor) -> torch.Tensor:
+    """Per-class weights of the ARMS adaptive smooth weighted BCE, counted on ``target``.
+
+    For class t, :func:`smooth_imbalance_weight` of ``Neg_t / Pos_t``, with ``Pos_t`` the
+    pixels of class t in ``target`` (all images pooled) and ``Neg_t`` the others.
 
     Counts are clamped to at least 1 before the ratio is taken, so a class absent from the
     batch (``Pos_t = 0``) or filling all of it (``Neg_t = 0``) gets a finite weight, that of a
@@ -78,8 +100,7 @@ def adaptive_smooth_weights(target: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         pos = target.sum(dim=_reduce_dims(target))
         neg = target[:, :1].numel() - pos
-        ratio = neg.clamp_min(1.0) / pos.clamp_min(1.0)
-        return 1.0 / (1.0 + torch.log(ratio).abs() / math.log(_ARMS_LOG_BASE))
+        return smooth_imbalance_weight(neg.clamp_min(1.0) / pos.clamp_min(1.0))
 
 
 def soft_dice_score(

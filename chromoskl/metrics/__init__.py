@@ -37,19 +37,17 @@ References
    https://github.com/KluvaDa/Chromosomes.
 """
 
+from ._accuracy import pixel_accuracy, two_chromosome_accuracy
+from ._assignment import chromosome_iou_any_order, swapped_share
 from ._confusion import (
     CHROMOSOME_LABELS,
     CLASS_NAMES,
     N_CLASSES,
     chromosome_iou,
-    chromosome_iou_any_order,
     confusion_matrix,
     dice_per_class,
     iou_per_class,
     overlap_iou,
-    pixel_accuracy,
-    swapped_share,
-    two_chromosome_accuracy,
 )
 from ._distance import assd_per_class, hd95_per_class
 from ._instances import average_precision, instance_iou, instance_scores, match_instances

@@ -1,4 +1,4 @@
-"""Region metrics (IoU, Dice, accuracies) computed from one confusion matrix.
+"""Confusion matrices, and the region metrics (IoU, Dice) computed from one.
 
 See :mod:`chromoskl.metrics` for the conventions and references.
 """
@@ -15,19 +15,12 @@ __all__ = [
     "dice_per_class",
     "overlap_iou",
     "chromosome_iou",
-    "pixel_accuracy",
-    "two_chromosome_accuracy",
-    "swapped_share",
-    "chromosome_iou_any_order",
 ]
 
 N_CLASSES = 4
 CLASS_NAMES = ("background", "a", "b", "overlap")
 # Whole chromosomes as sets of labels: A = A only + overlap, B = B only + overlap.
 CHROMOSOME_LABELS = ((1, 3), (2, 3))
-# Columns of a confusion matrix reordered so that the prediction's labels 1 and 2 are exchanged
-# (chromosome A called B and B called A; background and overlap unchanged).
-_SWAP_AB = (0, 2, 1, 3)
 AVERAGES = ("pooled", "image")
 # Pixels coded at a time: bounds the temporaries (a few MiB) and keeps them in cache.
 _CHUNK = 1 << 20
@@ -237,59 +230,6 @@ def _chromosome_iou_from_confusion(cm: np.ndarray) -> np.ndarray:
     return np.stack([_set_iou_from_confusion(cm, labels) for labels in CHROMOSOME_LABELS], -1)
 
 
-def _best_order_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per image, the confusion matrix of the better of the two A/B assignments.
-
-    Parameters
-    ----------
-    cm : ndarray of int, shape (n_images, 4, 4)
-
-    Returns
-    -------
-    best : ndarray of int, shape (n_images, 4, 4)
-        ``cm`` where the prediction scores at least as well as predicted, else the confusion
-        matrix of the prediction with labels 1 and 2 exchanged.
-    swapped : ndarray of bool, shape (n_images,)
-        Where the exchange is strictly better: the mean of the two whole-chromosome IoUs
-        (NaN skipped) is higher after it.
-    defined : ndarray of bool, shape (n_images,)
-        Where that mean is defined: the image has a chromosome pixel in the truth or the
-        prediction. The exchange keeps the chromosome pixels (labels 1, 2, 3) as a whole, so
-        the mean is defined before the exchange exactly where it is after it.
-    """
-    exchanged = cm[..., :, _SWAP_AB]
-    as_predicted = _nanmean(_chromosome_iou_from_confusion(cm), axis=-1)
-    after_exchange = _nanmean(_chromosome_iou_from_confusion(exchanged), axis=-1)
-    swapped = after_exchange > as_predicted  # False where NaN
-    best = np.where(swapped[:, np.newaxis, np.newaxis], exchanged, cm)
-    return best, swapped, ~np.isnan(as_predicted)
-
-
-def _swapped_share_from_confusion(cm: np.ndarray) -> float:
-    """Share of the defined images (of a (n, 4, 4) stack) that score better with A, B swapped."""
-    _, swapped, defined = _best_order_from_confusion(cm)
-    return float(_divide(np.count_nonzero(swapped & defined), np.count_nonzero(defined)))
-
-
-def _chromosome_iou_any_order_from_confusion(cm: np.ndarray, average: str) -> np.ndarray:
-    """Chromosome IoU (A, B) of the per-image best assignments of a (n, 4, 4) stack."""
-    best = _best_order_from_confusion(cm)[0]
-    if average == "pooled":
-        return _chromosome_iou_from_confusion(best.sum(axis=0))
-    return _nanmean(_chromosome_iou_from_confusion(best))
-
-
-def _pixel_accuracy_from_confusion(cm: np.ndarray) -> float:
-    """Fraction of pixels whose label is right."""
-    return float(_divide(np.trace(cm), cm.sum()))
-
-
-def _two_chromosome_accuracy_from_confusion(cm: np.ndarray) -> float:
-    """Right chromosome pixels over pixels that are chromosome in the truth or the prediction."""
-    correct = np.trace(cm) - cm[0, 0]
-    return float(_divide(correct, cm.sum() - cm[0, 0]))
-
-
 def iou_per_class(
     y_true, y_pred, *, average: str = "pooled", n_classes: int = N_CLASSES
 ) -> np.ndarray:
@@ -421,169 +361,3 @@ def chromosome_iou(y_true, y_pred, *, average: str = "pooled") -> np.ndarray:
     .. [2] Wang et al., "ARMS Net", Biomedical Signal Processing and Control, 2021.
     """
     return _nanmean(_chromosome_iou_from_confusion(_confusion(y_true, y_pred, average, N_CLASSES)))
-
-
-def pixel_accuracy(y_true, y_pred) -> float:
-    """Fraction of all pixels whose label is right.
-
-    Dominated by the background (about 91 % of the pixels of Pommier's data), so a model that
-    predicts only background already scores about 0.91.
-
-    Parameters
-    ----------
-    y_true : array-like of int, shape (H, W) or (n, H, W)
-        True labels in ``0..3``.
-    y_pred : array-like of int, same shape as ``y_true``
-        Predicted labels.
-
-    Returns
-    -------
-    accuracy : float
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a label is outside ``0..3``.
-    TypeError
-        If a label array does not hold integers.
-    """
-    return _pixel_accuracy_from_confusion(confusion_matrix(y_true, y_pred))
-
-
-def two_chromosome_accuracy(y_true, y_pred) -> float:
-    """Accuracy of the two chromosomes, background left out (the accuracy of ARMS Net, eq. 4).
-
-    ``sum_{c in {1, 2, 3}} cm[c, c] / (N - cm[0, 0])``: the pixels given their right chromosome
-    label (A only, B only, overlap), divided by the pixels that are chromosome in the truth, in
-    the prediction, or both. Pixels that both call background are left out, so that the 91 % of
-    background does not swamp the score, and a chromosome pixel missed (labelled background) or
-    invented (background labelled chromosome) counts against it.
-
-    Parameters
-    ----------
-    y_true : array-like of int, shape (H, W) or (n, H, W)
-        True labels in ``0..3``.
-    y_pred : array-like of int, same shape as ``y_true``
-        Predicted labels.
-
-    Returns
-    -------
-    accuracy : float
-        In ``[0, 1]``, pooled over all pixels; NaN when neither array holds a chromosome pixel.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a label is outside ``0..3``.
-    TypeError
-        If a label array does not hold integers.
-
-    Notes
-    -----
-    The text of eq. 4 of [2]_ could not be consulted while this was written. This is the
-    reading that fits its name: an accuracy over the two chromosomes rather than over the
-    image. It equals the pixel accuracy restricted to the union of the true and predicted
-    chromosome masks. If eq. 4 turns out to divide by the true chromosome pixels only (a
-    recall), this function must change; pixel accuracy over the whole image is
-    :func:`pixel_accuracy`.
-
-    References
-    ----------
-    .. [2] Wang et al., "ARMS Net: Overlapping chromosome segmentation based on Adaptive
-       Receptive field Multi-Scale network", Biomedical Signal Processing and Control, 2021.
-    """
-    return _two_chromosome_accuracy_from_confusion(confusion_matrix(y_true, y_pred))
-
-
-def swapped_share(y_true, y_pred) -> float:
-    """Share of the images that score better with chromosomes A and B swapped in the prediction.
-
-    A network may find both chromosomes and still call A "B" and B "A" (it may have learnt
-    which chromosome is A, the smaller, by heart, and fail on pairs it has not seen). For
-    each image this compares the mean of the two whole-chromosome IoUs (:func:`chromosome_iou`
-    of that image) as predicted, and after exchanging the labels 1 and 2 of the prediction
-    (0 and 3 unchanged). Lower is better: 0 means no image would gain from the exchange.
-
-    Parameters
-    ----------
-    y_true : array-like of int, shape (H, W) or (n, H, W)
-        True labels in ``0..3``; axis 0 indexes the images and a 2-D array is one image.
-    y_pred : array-like of int, same shape as ``y_true``
-        Predicted labels.
-
-    Returns
-    -------
-    share : float
-        In ``[0, 1]``: the images whose mean chromosome IoU is strictly higher after the
-        exchange, over the images where it is defined. An image with no chromosome pixel
-        (label 1, 2 or 3) in the truth nor in the prediction is left out; NaN when every
-        image is. A tie (for instance a symmetric prediction) does not count as swapped.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ or a label is outside ``0..3``.
-    TypeError
-        If a label array does not hold integers.
-
-    See Also
-    --------
-    chromosome_iou_any_order : the chromosome IoU after the better assignment of each image.
-    """
-    y_true, y_pred = _check_labels(y_true, y_pred)
-    return _swapped_share_from_confusion(_confusion_matrices_per_image(y_true, y_pred, N_CLASSES))
-
-
-def chromosome_iou_any_order(y_true, y_pred, *, average: str = "pooled") -> np.ndarray:
-    """Chromosome IoU (A, B) after giving each image its better A/B assignment.
-
-    The permutation-invariant score of Kluvanec et al. 2022 [4]_ (permutation-invariant
-    scoring of overlapping-chromosome separation): which of the two chromosomes is called A
-    is a convention (here the smaller), and a network that separates the two chromosomes
-    well but names them the other way round scores 0 with :func:`chromosome_iou` and 1 here.
-    For each image, the prediction is taken as it is or with labels 1 and 2 exchanged,
-    whichever gives the higher mean of the two whole-chromosome IoUs (as predicted on a
-    tie); then the IoU of chromosome A = {1, 3} and B = {2, 3} is computed on those
-    per-image best predictions exactly as :func:`chromosome_iou` does. Comparing the two
-    tells how much of the chromosome error is only the naming of A and B.
-
-    Parameters
-    ----------
-    y_true : array-like of int, shape (H, W) or (n, H, W)
-        True labels in ``0..3``; axis 0 indexes the images and a 2-D array is one image.
-    y_pred : array-like of int, same shape as ``y_true``
-        Predicted labels.
-    average : {"pooled", "image"}, default="pooled"
-        See :func:`iou_per_class`. The assignment is chosen per image in both cases.
-
-    Returns
-    -------
-    iou : ndarray of float64, shape (2,)
-        IoU of chromosome A, then of chromosome B; NaN for a chromosome absent from both
-        arrays. Per image, their mean is at least that of :func:`chromosome_iou`.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ, a label is outside ``0..3``, or ``average`` is unknown.
-    TypeError
-        If a label array does not hold integers.
-
-    Notes
-    -----
-    The published evaluation code [4]_ (``_calculate_metrics`` in ``semantic_segmentation.py``)
-    chooses the assignment by the mean IoU of the classes "A only" and "B only" and scores an
-    empty union as 0; this chooses it by the mean whole-chromosome IoU, the quantity that is
-    then reported, and keeps NaN for an undefined IoU, as the rest of this module does. The
-    two choices can differ where the overlap pixels, or a class absent from an image, tip the
-    balance.
-
-    References
-    ----------
-    .. [4] D. Kluvanec et al., "Using Orientation to Distinguish Overlapping Chromosomes",
-       2022; code at https://github.com/KluvaDa/Chromosomes.
-    """
-    average = _check_average(average)
-    y_true, y_pred = _check_labels(y_true, y_pred)
-    cm = _confusion_matrices_per_image(y_true, y_pred, N_CLASSES)
-    return _chromosome_iou_any_order_from_confusion(cm, average)

@@ -106,7 +106,10 @@ def hd95_per_class(
     directed 95th percentiles (prediction to truth, truth to prediction; linear interpolation,
     :func:`numpy.percentile`'s default). This is MONAI's
     ``compute_hausdorff_distance(percentile=95, directed=False)`` [3]_; it is not the 95th
-    percentile of both directions pooled into one set, which can be smaller.
+    percentile of both directions pooled into one set, which can be smaller. The Attention
+    U-Net slides [5]_ evaluate with it ("the 95th percentile of the distances between the
+    edges", the worst case without the outliers) beside Dice per class and ASSD; they do not
+    say which of the two definitions they use.
 
     Parameters
     ----------
@@ -137,6 +140,8 @@ def hd95_per_class(
     References
     ----------
     .. [3] MONAI, ``monai.metrics.hausdorff_distance.compute_hausdorff_distance``.
+    .. [5] E. Passos Martins, N. Ygé. Attention-based U-Net for segmentation (slides), IMT
+       Atlantique, 2024: Dice per class, ASSD and HD95 as evaluation metrics.
     """
     return _distances_per_class(y_true, y_pred, {"hd95": _hd95}, spacing, n_classes)["hd95"]
 
@@ -148,7 +153,8 @@ def assd_per_class(
 
     Boundaries and distances as in :func:`hd95_per_class`; the ASSD of an image is the mean of
     the distances of both directions pooled together, as MONAI's
-    ``compute_average_surface_distance(symmetric=True)`` [3]_.
+    ``compute_average_surface_distance(symmetric=True)`` [3]_: the slides' "average distance
+    between the edges of the ground truth and the predicted mask" [5]_.
 
     Parameters
     ----------
@@ -176,5 +182,6 @@ def assd_per_class(
     References
     ----------
     .. [3] MONAI, ``monai.metrics.surface_distance.compute_average_surface_distance``.
+    .. [5] E. Passos Martins, N. Ygé. Attention-based U-Net for segmentation (slides), 2024.
     """
     return _distances_per_class(y_true, y_pred, {"assd": _assd}, spacing, n_classes)["assd"]

@@ -10,19 +10,17 @@ from collections.abc import Callable
 import numpy as np
 
 from .._geometry import centre_crop
+from ._accuracy import _pixel_accuracy_from_confusion, _two_chromosome_accuracy_from_confusion
+from ._assignment import _chromosome_iou_any_order_from_confusion, _swapped_share_from_confusion
 from ._confusion import (
     CLASS_NAMES,
     N_CLASSES,
     _check_labels,
-    _chromosome_iou_any_order_from_confusion,
     _chromosome_iou_from_confusion,
     _confusion_matrices_per_image,
     _dice_from_confusion,
     _iou_from_confusion,
     _nanmean,
-    _pixel_accuracy_from_confusion,
-    _swapped_share_from_confusion,
-    _two_chromosome_accuracy_from_confusion,
 )
 from ._distance import _assd, _distances_per_class, _hd95
 

@@ -41,6 +41,9 @@ class TestAttentionUNet(BaseArchitectureTester):
             assert up.up.kernel_size == (2, 2) and up.up.stride == (2, 2)
         kernels = {m.kernel_size for m in model.modules() if isinstance(m, nn.Conv2d)}
         assert kernels == {(3, 3), (1, 1)}  # 3x3 convolutions; 1x1 in the gates and the head
+        # the thesis's 88x88 inputs (Table 1: input (88, 88, 1)), 4 output channels
+        with torch.no_grad():
+            assert model.eval()(torch.randn(1, 1, 88, 88)).shape == (1, 4, 88, 88)
 
     def test_gate_coefficients_lie_in_unit_interval_with_the_skips_size(self):
         model = self.tiny()

@@ -5,17 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from chromoskl.architectures._context import (
-    AMAC,
-    ASSP,
-    DAC,
-    PPM,
-    RMP,
-    ResidualBlock,
-    ResPath,
-    amac_rates,
-    assp_kernel_sizes,
-)
+from chromoskl.architectures._adaptive import AMAC, ASSP, amac_rates, assp_kernel_sizes
+from chromoskl.architectures._context import DAC, PPM, RMP, ResidualBlock, ResPath
 
 
 @pytest.mark.parametrize(
@@ -45,10 +36,21 @@ def test_amac_rates_levels_and_bad_input():
 
 @pytest.mark.parametrize(
     "m, n, expected",
-    [(8, 8, (4, 2, 1, 1)), (6, 6, (3, 2, 1, 1)), (16, 16, (8, 4, 2, 1)), (1, 1, (1, 1, 1, 1))],
+    [
+        (8, 8, (4, 2, 3)),  # the worked example of ARMS 3.2.2: 4, 2, 1 -> 3
+        (6, 6, (3, 2, 3)),  # 3, 1.5 -> 2, 0.75 -> 1 -> 3
+        (16, 16, (8, 4, 2)),
+        (1, 1, (3, 3, 3)),
+    ],
 )
 def test_assp_kernel_sizes(m, n, expected):
     assert assp_kernel_sizes(m, n) == expected
+
+
+def test_assp_kernel_sizes_levels_and_bad_input():
+    assert assp_kernel_sizes(8, 8, levels=4) == (4, 2, 3, 3)
+    with pytest.raises(ValueError, match="positive"):
+        assp_kernel_sizes(8, -1)
 
 
 def _conv_reference(block: AMAC, x: torch.Tensor, rates) -> torch.Tensor:
@@ -159,20 +161,46 @@ def test_assp_pools_with_adaptive_sizes_and_stride_two():
         _constant_conv(conv)
     x = torch.randn(1, 1, 8, 8)
     out = block(x)
-    assert out.shape == (1, 5, 8, 8)
-    assert block.last_kernel_sizes == ((4, 4), (2, 2), (1, 1), (1, 1))
-    torch.testing.assert_close(out[:, 4:], x)
-    pooled = F.max_pool2d(x, 4, stride=2)  # 3x3
-    expected = F.interpolate(pooled, size=(8, 8), mode="bilinear", align_corners=False)
-    torch.testing.assert_close(out[:, :1], expected)
+    assert out.shape == (1, 4, 8, 8)  # three branches stacked on the input
+    assert block.last_kernel_sizes == ((4, 4), (2, 2), (3, 3))
+    torch.testing.assert_close(out[:, 3:], x)
+    for branch, k in enumerate((4, 2, 3)):
+        pooled = F.max_pool2d(x, k, stride=2)  # 3x3, 4x4, 3x3
+        expected = F.interpolate(pooled, size=(8, 8), mode="bilinear", align_corners=False)
+        torch.testing.assert_close(out[:, branch : branch + 1], expected)
     block(torch.randn(1, 1, 6, 6))
-    assert block.last_kernel_sizes == ((3, 3), (2, 2), (1, 1), (1, 1))
+    assert block.last_kernel_sizes == ((3, 3), (2, 2), (3, 3))
+
+
+def test_assp_fixed_sizes():
+    block = ASSP(2, sizes=(4, 2, 3))
+    block(torch.randn(1, 2, 16, 16))
+    assert block.last_kernel_sizes == ((4, 4), (2, 2), (3, 3))
+    assert ASSP(2, sizes=(2, 5)).out_channels_added == 2
+    with pytest.raises(ValueError, match="sizes"):
+        ASSP(2, sizes=())
+    with pytest.raises(ValueError, match="every size"):
+        ASSP(2, sizes=(4, 0))
 
 
 def test_assp_clamps_to_a_flat_map():
     block = ASSP(2)
-    assert block(torch.randn(1, 2, 2, 32)).shape == (1, 6, 2, 32)
-    assert block.last_kernel_sizes[0] == (2, 4)  # ceil(sqrt(64) / 2) = 4, clamped to 2 rows
+    assert block(torch.randn(1, 2, 2, 32)).shape == (1, 5, 2, 32)
+    # sqrt(64) = 8: sizes 4, 2, 1 -> 3, each clamped to the 2 rows
+    assert block.last_kernel_sizes == ((2, 4), (2, 2), (2, 3))
+
+
+def test_ppm_of_unet_pr_pools_windows_with_their_own_stride():
+    # ARMS 4.3: sizes and strides 2, 3 and 4 on the 8x8 map; stride 3 drops 2 rows/columns.
+    block = PPM(3, pool_sizes=(2, 3, 4))
+    assert block.out_channels_added == 3
+    x = torch.rand(1, 3, 8, 8)
+    pooled = [stage[0](x) for stage in block.stages]
+    assert [tuple(p.shape[-2:]) for p in pooled] == [(4, 4), (2, 2), (2, 2)]
+    torch.testing.assert_close(pooled[1][0, 0, 1, 1], x[0, 0, 3:6, 3:6].mean())
+    assert block(x).shape == (1, 6, 8, 8)
+    # a window larger than the map is clamped to it
+    assert PPM(3, pool_sizes=(4,))(torch.rand(1, 3, 2, 2)).shape == (1, 6, 2, 2)
 
 
 def test_ppm_bin_one_is_the_global_mean():
