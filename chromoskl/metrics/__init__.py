@@ -16,8 +16,9 @@ and B: the share of the images that score better with labels 1 and 2 exchanged, 
 chromosome IoU after the better of the two namings of each image (as Kluvanec et al. [4]_
 scored it).
 
-The scorers (:data:`SCORERS`, :func:`get_scorer`) have scikit-learn's ``scorer(estimator, X, y)``
-signature, so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` or a dict of them works.
+The scorers (:data:`SCORERS`, :func:`get_scorer`) are scikit-learn scorers (``make_scorer``),
+so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` works, and a dict of them predicts once
+per fold for all of them.
 
 References
 ----------
