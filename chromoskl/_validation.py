@@ -7,6 +7,7 @@ user gets the same message for the same mistake wherever they make it.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from ._geometry import centre_offsets, centre_pad
 
@@ -32,11 +33,21 @@ def check_image_array(X, *, name: str = "X") -> np.ndarray:
     Raises
     ------
     TypeError
-        For non-numeric, boolean or complex images.
+        For non-numeric or boolean images, or a sparse matrix.
     ValueError
-        For a wrong number of dimensions or an empty array.
+        For complex images, a wrong number of dimensions or an empty array.
     """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix, and sparse input is not supported: chromoskl takes "
+            "dense stacks of images, (n_images, H, W) or (n_images, channels, H, W)."
+        )
     array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"Complex data not supported: {name} has dtype {array.dtype}. Give real grey "
+            f"values (e.g. np.abs({name}) of a complex image)."
+        )
     if array.dtype == bool or array.dtype == object or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
