@@ -20,6 +20,7 @@ __all__ = [
     "network_parameter_count",
     "check_network_size",
     "check_padding",
+    "check_images_suit_network",
 ]
 
 #: Share of the available memory one request may take.
@@ -152,3 +153,30 @@ def check_padding(image_shape: tuple[int, int], divisor: int, name: str) -> None
         f"times the pixels). For these images use a network whose input divisor is at most "
         f"{largest}: module__depth={int(math.log2(largest))} or less for the U-Nets."
     )
+
+
+def check_images_suit_network(shape, in_channels: int | None, divisor: int, name: str) -> None:
+    """Before training: the channels the network reads, and padding that is not most of
+    every image (:func:`check_padding`).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the images, (n, H, W) or (n, C, H, W).
+    in_channels : int or None
+        Channels the network reads (``module__in_channels``); None when it has no such
+        parameter (a custom network), and then not checked.
+    divisor : int
+        The network's ``input_divisor``.
+    name : str
+        The architecture, for the messages.
+    """
+    channels = 1 if len(shape) == 3 else shape[1]
+    if in_channels is not None and channels != in_channels:
+        raise ValueError(
+            f"The network reads {in_channels}-channel images (module__in_channels="
+            f"{in_channels}), but X has {channels} channel(s) (shape {tuple(shape)}). Set "
+            f"module__in_channels={channels}, or convert the images (grey images: shape "
+            "(n, H, W))."
+        )
+    check_padding(tuple(shape[-2:]), divisor, name)

@@ -23,14 +23,9 @@ from ._batches import TensorBatches, tensors_of
 from ._device import device_or_cpu, resolve_device
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import intensity_range, warn_if_unlike
-from ._limits import check_network_size, check_padding
+from ._limits import check_images_suit_network, check_network_size
 from ._model_file import check_network_fits_weights, read_model_file
-from ._persistence import (
-    atomic_torch_save,
-    history_from_json,
-    history_to_json,
-    weights_checksum,
-)
+from ._persistence import atomic_torch_save, history_from_json, history_to_json, weights_checksum
 from ._precision import PRECISIONS, resolve_precision
 from ._tiling import predict_within_budget
 from ._validation import (
@@ -480,26 +475,15 @@ class ChromosomeSegmenter(NeuralNet):
         time of epochs already trained. ``fit`` and ``partial_fit`` both pass here."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if X is not None and not is_dataset(X):
-            self._check_images_suit_network(X)
+            check_images_suit_network(
+                check_image_array(X).shape, self._module_int("in_channels"),
+                int(getattr(self.module_, "input_divisor", 1)), _arch_name(self.arch),
+            )
             self.intensity_range_ = intensity_range(X)
         self.deadline_ = None
         if self.max_minutes:
             spent = sum(row.get("dur", 0.0) for row in self.history)
             self.deadline_ = time.monotonic() + 60.0 * self.max_minutes - spent
-
-    def _check_images_suit_network(self, X) -> None:
-        """Channels the network reads, and padding that is not most of every image."""
-        shape = check_image_array(X).shape
-        channels = 1 if len(shape) == 3 else shape[1]
-        expected = self._module_int("in_channels")
-        if expected is not None and channels != expected:
-            raise ValueError(
-                f"The network reads {expected}-channel images (module__in_channels={expected}), "
-                f"but X has {channels} channel(s) (shape {shape}). Set module__in_channels="
-                f"{channels}, or convert the images (grey images: shape (n, H, W))."
-            )
-        divisor = int(getattr(self.module_, "input_divisor", 1))
-        check_padding(shape[-2:], divisor, _arch_name(self.arch))
 
     def _budget_spent(self) -> bool:
         deadline = getattr(self, "deadline_", None)
