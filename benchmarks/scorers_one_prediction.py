@@ -9,6 +9,8 @@ fitted segmenter: the scorers as they are, and each wrapped in a plain function.
 Run::
 
     python benchmarks/scorers_one_prediction.py --threads 1
+    python benchmarks/scorers_one_prediction.py --threads 1 --n-images 96 --folds 3 \
+        --width 8 --depth 2
 """
 
 from __future__ import annotations
@@ -49,13 +51,16 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=400)
     parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--width", type=int, default=16, help="U-Net base_channels")
+    parser.add_argument("--depth", type=int, default=4, help="U-Net depth")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     data = make_overlapping_chromosomes(args.n_images, random_state=0)
     segmenter = CountedSegmenter(max_epochs=1, batch_size=32, train_split=None, device="cpu",
-                                 random_state=0, module__base_channels=16, module__depth=4)
+                                 random_state=0, module__base_channels=args.width,
+                                 module__depth=args.depth)
     results = {}
     for label, scoring in (
         ("sklearn scorers (make_scorer)", {name: SCORERS[name] for name in NAMES}),
