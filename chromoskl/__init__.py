@@ -6,8 +6,17 @@ classes: 0 background, 1 chromosome A only, 2 chromosome B only, 3 their overlap
 
 __version__ = "0.1.0"
 
+from ._device import DeviceWarning  # noqa: E402
 from ._intensity import IntensityWarning  # noqa: E402
+from ._limits import ResourceLimitError  # noqa: E402
 from .architectures import create_model  # noqa: E402
 from .estimator import ChromosomeSegmenter  # noqa: E402
 
-__all__ = ["ChromosomeSegmenter", "IntensityWarning", "create_model", "__version__"]
+__all__ = [
+    "ChromosomeSegmenter",
+    "DeviceWarning",
+    "IntensityWarning",
+    "ResourceLimitError",
+    "create_model",
+    "__version__",
+]

@@ -101,7 +101,7 @@ def _measurements(result, seconds: float, path: Path, settings: dict) -> dict:
 def run_separate(args) -> int:
     """Run ``chromoskl separate``; return the exit status."""
     from . import ChromosomeSegmenter
-    from .cli import _read_image
+    from .datasets import read_grey_image
     from .metaphase import MetaphaseSeparator, save_gallery, save_overlay
 
     if args.min_area < 1:
@@ -124,7 +124,7 @@ def run_separate(args) -> int:
         print("chromoskl: no --model: chromosomes that touch or cross stay one mask each")
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.inputs:
-        image = _read_image(path)
+        image = read_grey_image(path)
         started = time.perf_counter()
         result = separator.separate(image)
         seconds = time.perf_counter() - started

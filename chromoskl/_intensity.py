@@ -15,7 +15,13 @@ import numpy as np
 
 from ._validation import check_image_array
 
-__all__ = ["IntensityWarning", "intensity_range", "warn_if_unlike"]
+__all__ = [
+    "IntensityWarning",
+    "intensity_range",
+    "intensity_ranges",
+    "unlike_reference",
+    "warn_if_unlike",
+]
 
 #: The background level (low percentile) and the bright chromosome level (high percentile).
 PERCENTILES = (1.0, 99.5)
@@ -46,25 +52,63 @@ def intensity_range(images, *, name: str = "X") -> tuple[float, float]:
     return float(low), float(high)
 
 
-def warn_if_unlike(images, reference: tuple[float, float]) -> None:
-    """Warn (``IntensityWarning``) when ``images`` are far from the ``reference`` range.
+def intensity_ranges(images, *, name: str = "X") -> np.ndarray:
+    """The background and bright grey levels of every image: shape (n, 2).
 
-    Far means: the background level moved by more than a quarter of the reference range, or
-    the range (bright minus background) is more than twice or less than half the reference's.
+    Read in blocks of ``MAX_IMAGES`` images, so that memory stays bounded for any number.
+    """
+    array = check_image_array(images, name=name)
+    ranges = np.empty((len(array), 2))
+    for start in range(0, len(array), MAX_IMAGES):
+        block = np.asarray(array[start : start + MAX_IMAGES], dtype=np.float64)
+        with warnings.catch_warnings():  # all NaN: the estimator's own check says so
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ranges[start : start + len(block)] = np.nanpercentile(
+                block.reshape(len(block), -1), PERCENTILES, axis=1
+            ).T
+    return ranges
+
+
+def unlike_reference(ranges: np.ndarray, reference: tuple[float, float]) -> np.ndarray:
+    """Which of the (n, 2) per-image ``ranges`` are far from the ``reference`` range.
+
+    Far means: the background level moved by more than ``BACKGROUND_TOLERANCE`` of the
+    reference range, or the range (bright minus background) is more than ``RANGE_FACTOR``
+    times, or less than its inverse, the reference's.
     """
     ref_low, ref_high = reference
     ref_span = max(ref_high - ref_low, 1e-6)
-    low, high = intensity_range(images)
-    span = max(high - low, 1e-6)
-    background_moved = abs(low - ref_low) > BACKGROUND_TOLERANCE * ref_span
-    range_off = not (1 / RANGE_FACTOR <= span / ref_span <= RANGE_FACTOR)
-    if background_moved or range_off:
-        warnings.warn(
-            f"The images to predict have grey values unlike the training images: background "
-            f"(1st percentile) {low:.4g} and bright level (99.5th) {high:.4g}, against "
-            f"{ref_low:.4g} and {ref_high:.4g} in training. Predictions on them are likely "
-            "wrong: prepare them as the training images were (the same background subtraction "
-            "and grey-value scale; Pommier's pairs are white top-hat filtered, background 0).",
-            IntensityWarning,
-            stacklevel=3,
-        )
+    span = np.maximum(ranges[:, 1] - ranges[:, 0], 1e-6) / ref_span
+    background_moved = np.abs(ranges[:, 0] - ref_low) > BACKGROUND_TOLERANCE * ref_span
+    return background_moved | (span > RANGE_FACTOR) | (span < 1 / RANGE_FACTOR)
+
+
+def warn_if_unlike(images, reference: tuple[float, float]) -> None:
+    """Warn (``IntensityWarning``) when images are far from the ``reference`` range.
+
+    Each image is compared on its own, so that a few images on another grey scale in a
+    large batch are not averaged away (far: :func:`unlike_reference`). One warning names how
+    many images and which.
+    """
+    ref_low, ref_high = reference
+    ranges = intensity_ranges(images)
+    low, high = ranges[:, 0], ranges[:, 1]
+    far = np.flatnonzero(unlike_reference(ranges, reference))
+    if far.size == 0:
+        return
+    first = far[0]
+    which = (
+        "The images to predict have"
+        if far.size == len(ranges)
+        else f"{far.size} of the {len(ranges)} images to predict (indices "
+        f"{', '.join(str(i) for i in far[:10])}{', ...' if far.size > 10 else ''}) have"
+    )
+    warnings.warn(
+        f"{which} grey values unlike the training images: background (1st percentile) "
+        f"{low[first]:.4g} and bright level (99.5th) {high[first]:.4g} in image {first}, "
+        f"against {ref_low:.4g} and {ref_high:.4g} in training. Predictions on them are likely "
+        "wrong: prepare them as the training images were (the same background subtraction "
+        "and grey-value scale; Pommier's pairs are white top-hat filtered, background 0).",
+        IntensityWarning,
+        stacklevel=3,
+    )

@@ -7,10 +7,21 @@ user gets the same message for the same mistake wherever they make it.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from ._geometry import centre_pad
+from ._geometry import centre_offsets, centre_pad
 
-__all__ = ["check_image_array", "check_images", "check_labels", "check_images_and_labels"]
+__all__ = [
+    "check_image_array",
+    "check_images",
+    "check_labels",
+    "integer_labels",
+    "check_images_and_labels",
+    "check_label_window",
+]
+
+#: An image axis this short is a channel axis, not a height or width.
+MAX_CHANNELS_LAST = 4
 
 
 def check_image_array(X, *, name: str = "X") -> np.ndarray:
@@ -22,11 +33,21 @@ def check_image_array(X, *, name: str = "X") -> np.ndarray:
     Raises
     ------
     TypeError
-        For non-numeric, boolean or complex images.
+        For non-numeric or boolean images, or a sparse matrix.
     ValueError
-        For a wrong number of dimensions or an empty array.
+        For complex images, a wrong number of dimensions or an empty array.
     """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix, and sparse input is not supported: chromoskl takes "
+            "dense stacks of images, (n_images, H, W) or (n_images, channels, H, W)."
+        )
     array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"Complex data not supported: {name} has dtype {array.dtype}. Give real grey "
+            f"values (e.g. np.abs({name}) of a complex image)."
+        )
     if array.dtype == bool or array.dtype == object or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
@@ -47,7 +68,28 @@ def check_image_array(X, *, name: str = "X") -> np.ndarray:
         )
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}): give at least one image.")
+    _refuse_channels_last(array.shape, name)
     return array
+
+
+def _refuse_channels_last(shape: tuple, name: str) -> None:
+    """An array whose last axis is as short as a channel axis is ambiguous: (94, 93, 1) would
+    be read as 94 images of 93x1 pixels, (n, 94, 93, 3) as images 93 wide and 3 high."""
+    if shape[-1] > MAX_CHANNELS_LAST or shape[-2] <= MAX_CHANNELS_LAST:
+        return
+    if len(shape) == 3:
+        raise ValueError(
+            f"{name} of shape {shape} would be read as {shape[0]} images of {shape[1]}x"
+            f"{shape[2]} pixels; it looks like one image with its {shape[2]} channel(s) last. "
+            f"Give one grey image as {name}[None, :, :, 0] (shape (1, {shape[0]}, "
+            f"{shape[1]})), convert a colour image to grey first (skimage.color.rgb2gray), "
+            "or give images as (n_images, H, W)."
+        )
+    raise ValueError(
+        f"{name} of shape {shape} looks like images with their {shape[3]} channel(s) last; "
+        f"give (n_images, channels, H, W): {name}.transpose(0, 3, 1, 2), or for grey "
+        f"images {name}[..., 0]."
+    )
 
 
 def check_images(X, *, name: str = "X") -> np.ndarray:
@@ -84,41 +126,69 @@ def check_images(X, *, name: str = "X") -> np.ndarray:
     return array
 
 
-def check_labels(y, *, n_classes: int = 4, name: str = "y") -> np.ndarray:
-    """Return label maps as an int64 array of shape (n, h, w) with values in 0..n_classes-1.
+def integer_labels(y, *, n_classes: int = 4, name: str = "y") -> np.ndarray:
+    """The one rule for the dtype of labels everywhere (``fit``, ``score``, the scorers and
+    :func:`~chromoskl.metrics.segmentation_scores`), as an int64 array.
 
-    Float arrays are accepted when every value is a whole number (as HDF5 files sometimes store
-    them); anything else that is not an integer is an error.
+    Integer arrays, and float arrays whose every value is a whole number (as HDF5 files
+    sometimes store them), are accepted; boolean arrays (a True/False mask is not a labelling
+    of four classes) and anything else are refused. Shapes and ranges are not checked here.
 
     Raises
     ------
     TypeError
-        For non-numeric labels.
+        For boolean or non-numeric labels.
     ValueError
-        For a wrong shape, an empty array, non-integer values or values out of range.
+        For NaN, inf or fractions.
     """
     array = np.asarray(y)
-    if array.dtype == bool or array.dtype == object or not (
+    if array.dtype == bool:
+        raise TypeError(
+            f"{name} is boolean, but must hold integer class labels 0..{n_classes - 1} (0 "
+            "background, 1 chromosome A, 2 chromosome B, 3 overlap). A True/False mask is not "
+            f"a labelling: give the integer labels (or {name}.astype(np.uint8) if True really "
+            "means chromosome A)."
+        )
+    if array.dtype == object or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
         raise TypeError(
             f"{name} must hold integer class labels 0..{n_classes - 1}, got dtype {array.dtype}."
         )
-    if array.ndim != 3:
-        raise ValueError(
-            f"{name} must have shape (n_images, H, W) with one class label per pixel, got an "
-            f"array of shape {array.shape}."
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}): give at least one label map.")
     if np.issubdtype(array.dtype, np.floating):
-        finite = np.isfinite(array)
-        if not finite.all() or not np.array_equal(array, np.round(array)):
+        if not np.isfinite(array).all() or not np.array_equal(array, np.round(array)):
             raise ValueError(
                 f"{name} must hold integer class labels 0..{n_classes - 1}, but it holds "
                 "non-integer values (NaN, inf or fractions). Labels are classes, not "
                 "probabilities: use y.argmax(axis=1) on one-hot or probability maps."
             )
+    return array.astype(np.int64, copy=False)
+
+
+def check_labels(y, *, n_classes: int = 4, name: str = "y", ndims=(3,)) -> np.ndarray:
+    """Return label maps as an int64 array of shape (n, h, w) with values in 0..n_classes-1.
+
+    The dtype follows :func:`integer_labels` (whole-number floats yes, booleans no).
+    ``ndims`` lists the accepted numbers of dimensions (None: any).
+
+    Raises
+    ------
+    TypeError
+        For boolean or non-numeric labels.
+    ValueError
+        For a wrong shape, an empty array, non-integer values or values out of range.
+    """
+    array = np.asarray(y)
+    if ndims is not None and array.ndim not in ndims:
+        integer_labels(array[:0], n_classes=n_classes, name=name)  # a dtype error first
+        raise ValueError(
+            f"{name} must have shape (n_images, H, W) with one class label per pixel, got an "
+            f"array of shape {array.shape}."
+        )
+    if array.size == 0:
+        integer_labels(array, n_classes=n_classes, name=name)
+        raise ValueError(f"{name} is empty (shape {array.shape}): give at least one label map.")
+    array = integer_labels(array, n_classes=n_classes, name=name)
     low, high = array.min(), array.max()
     if low < 0 or high >= n_classes:
         values = np.unique(array)
@@ -129,7 +199,7 @@ def check_labels(y, *, n_classes: int = 4, name: str = "y") -> np.ndarray:
             "labels mark a few spurious pixels 4: map them to 0 (y[y == 4] = 0) or load the "
             "cleaned labels."
         )
-    return array.astype(np.int64, copy=False)
+    return array
 
 
 def check_images_and_labels(X, y, *, n_classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -151,11 +221,52 @@ def check_images_and_labels(X, y, *, n_classes: int = 4) -> tuple[np.ndarray, np
             f"X and y have different numbers of images: {len(images)} images and "
             f"{len(labels)} label maps. Give one label map per image."
         )
-    image_shape, label_shape = images.shape[-2:], labels.shape[-2:]
-    if label_shape[0] > image_shape[0] or label_shape[1] > image_shape[1]:
+    check_label_window(images, labels.shape[-2:])
+    return images, centre_pad(labels, tuple(images.shape[-2:]), value=0)
+
+
+def check_label_window(images, label_shape) -> None:
+    """Check that label maps of ``label_shape`` can be centred on ``images``.
+
+    Smaller labels are accepted for one reason only: images padded (centred, with a constant
+    fill) by :class:`~chromoskl.transformers.PadToShape` around the labelled area. Labels of
+    another resolution (half-size labels of full-size images) would otherwise be padded with
+    background and trained on without a word. So every image must be constant outside the
+    centred label window; anything else is refused.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, C, H, W) or (n, H, W)
+    label_shape : tuple of int
+        ``(h, w)`` of the label maps.
+
+    Raises
+    ------
+    ValueError
+        For labels larger than the images, or smaller ones where the images are not padding
+        outside the centred window.
+    """
+    images = np.asarray(images)
+    (height, width), (h, w) = images.shape[-2:], tuple(int(s) for s in label_shape)
+    if h > height or w > width:
         raise ValueError(
-            f"Label maps ({label_shape[0]}x{label_shape[1]}) are larger than the images "
-            f"({image_shape[0]}x{image_shape[1]}). Labels must have the images' size, or be "
-            "smaller and centred on them; pad the images (PadToShape) or crop the labels."
+            f"Label maps ({h}x{w}) are larger than the images ({height}x{width}). Labels must "
+            "have the images' size, or be smaller and centred on padded images (PadToShape); "
+            "pad the images or crop the labels."
         )
-    return images, centre_pad(labels, tuple(image_shape), value=0)
+    if (h, w) == (height, width):
+        return
+    top, left = centre_offsets((h, w), (height, width))
+    outside = np.ones((height, width), dtype=bool)
+    outside[top : top + h, left : left + w] = False
+    flat = images.reshape(len(images), -1, height, width)[:, :, outside]
+    not_padding = np.flatnonzero(flat.max(axis=(1, 2)) > flat.min(axis=(1, 2)))
+    if not_padding.size:
+        raise ValueError(
+            f"Label maps ({h}x{w}) are smaller than the images ({height}x{width}), and "
+            f"{not_padding.size} image(s) (e.g. index {not_padding[0]}) are not constant "
+            "padding outside the centred label area, so the labels are not a centred crop of "
+            "them. Give labels of the images' size (resize them with nearest-neighbour "
+            "interpolation if they are of another resolution); smaller labels are only for "
+            "images padded with PadToShape."
+        )

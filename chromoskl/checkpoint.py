@@ -7,7 +7,12 @@ from pathlib import Path
 import torch
 from skorch.callbacks import Callback
 
-from ._persistence import atomic_torch_save, history_from_json, history_to_json
+from ._persistence import (
+    atomic_torch_save,
+    check_state_dict_fits,
+    history_from_json,
+    history_to_json,
+)
 
 __all__ = ["EpochCheckpoint", "resume_training"]
 
@@ -30,14 +35,28 @@ class EpochCheckpoint(Callback):
         self.path = path
 
     def on_epoch_end(self, net, **kwargs):
+        self.save(net)
+
+    def save(self, net, history=None):
+        """Write the checkpoint now; ``history`` replaces the network's (e.g. without the
+        epoch a Ctrl-C cut short)."""
+        history = net.history_ if history is None else history
         atomic_torch_save(
             {
                 "module": net.module_.state_dict(),
                 "optimizer": net.optimizer_.state_dict(),
-                "history": history_to_json(net.history_),
+                "history": history_to_json(history),
+                "network": _network_description(net),
             },
             Path(self.path),
         )
+
+
+def _network_description(net) -> str:
+    """The architecture and its ``module__*`` parameters, for the message of a bad resume."""
+    arch = net.arch if isinstance(net.arch, str) else net.arch.__name__
+    params = " ".join(f"{k}={v!r}" for k, v in sorted(net.get_params_for("module").items()))
+    return f"arch={arch!r}" + (f", module: {params}" if params else "")
 
 
 def resume_training(segmenter, path, X, y, *, max_epochs: int, **fit_params):
@@ -60,6 +79,12 @@ def resume_training(segmenter, path, X, y, *, max_epochs: int, **fit_params):
             f"({type(error).__name__})."
         ) from None
     segmenter.initialize()
+    made_with = state.get("network")
+    check_state_dict_fits(
+        segmenter.module_.state_dict(), state["module"], source=f"the checkpoint {path}",
+        fix="Resume with the architecture and network parameters (--arch, --module) the run "
+        "was started with" + (f" ({made_with})." if made_with else "."),
+    )
     segmenter.module_.load_state_dict(state["module"])
     segmenter.module_.to(segmenter.device_)
     segmenter.optimizer_.load_state_dict(state["optimizer"])

@@ -17,6 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_separate import add_separate_parser, run_separate
+from ._cli_support import (
+    UsageError,
+    check_generated_size,
+    check_output_directory,
+    interrupt_recorded,
+    keep_checkpoint,
+)
 from ._intensity import IntensityWarning
 
 __all__ = ["main"]
@@ -44,10 +51,6 @@ RECIPES = {
 # An epoch count that a time budget, not the count, will end.
 BUDGET_EPOCHS = 100_000
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"}
-
-
-class UsageError(Exception):
-    """A problem with the command line itself, reported as one line."""
 
 
 def _module_param(text: str) -> tuple[str, object]:
@@ -103,8 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a segmenter and write model, metrics, plots")
-    train.add_argument("--data", type=Path, help="an h5 file in Pommier's layout (default: "
-                       "images made by make_overlapping_chromosomes)")
+    train.add_argument("--data", type=Path, help="labelled images: an h5 file (Pommier's "
+                       "layout, or named datasets: --images-key, --labels-key), or a folder "
+                       "of image/mask pairs (default: images made by "
+                       "make_overlapping_chromosomes)")
+    _add_data_keys(train)
     train.add_argument("--arch", default="unet", help="architecture name (default: unet)")
     train.add_argument("--epochs", type=_positive_int,
                        help="epochs to train (default: the recipe's; with --max-minutes and "
@@ -143,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
     evaluate.add_argument("--model", type=Path, required=True)
-    evaluate.add_argument("--data", type=Path, help="an h5 file (default: generated images)")
+    evaluate.add_argument("--data", type=Path, help="labelled images: an h5 file (Pommier's "
+                          "layout, or named datasets: --images-key, --labels-key), or a "
+                          "folder of image/mask pairs (default: generated images)")
+    _add_data_keys(evaluate)
     evaluate.add_argument("--n-samples", type=_positive_int, default=200)
     evaluate.add_argument("--max-samples", type=_positive_int)
     evaluate.add_argument("--seed", type=int, default=1)
@@ -162,12 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------- data
 
 
-def _load_data(path, *, n_samples, max_samples, seed):
-    from .datasets import load_overlapping_chromosomes, make_overlapping_chromosomes
+def _load_data(args, *, n_samples):
+    """The labelled images of ``--data`` (any layout of ``load_labelled_data``), or generated
+    ones."""
+    from .datasets import load_labelled_data, make_overlapping_chromosomes
 
-    if path is None:
-        return make_overlapping_chromosomes(n_samples, random_state=seed), "generated"
-    return load_overlapping_chromosomes(path, max_samples=max_samples), str(path)
+    if args.data is None:
+        return make_overlapping_chromosomes(n_samples, random_state=args.seed), "generated"
+    data = load_labelled_data(args.data, images=args.images_key, labels=args.labels_key,
+                              groups=args.groups_key, max_samples=args.max_samples)
+    return data, str(args.data)
+
+
+def _add_data_keys(parser) -> None:
+    parser.add_argument("--images-key", default="images",
+                        help="an h5 of your own: the dataset of images (n, H, W)")
+    parser.add_argument("--labels-key", default="labels",
+                        help="an h5 of your own: the dataset of labels 0..3 (n, H, W)")
+    parser.add_argument("--groups-key", help="an h5 of your own: an optional dataset of groups")
 
 
 def _holdout(data, *, test_size, split, seed):
@@ -184,18 +205,24 @@ def _holdout(data, *, test_size, split, seed):
 
 def _train(args) -> int:
     from . import ChromosomeSegmenter
+    from ._device import resolve_device
     from .checkpoint import EpochCheckpoint, resume_training
     from .metrics import segmentation_scores
     from .plotting import plot_history, plot_predictions
 
     started = time.perf_counter()
-    data, source = _load_data(args.data, n_samples=args.n_samples,
-                              max_samples=args.max_samples, seed=args.seed)
+    resolve_device(args.device)
+    check_output_directory(args.out)
+    checkpoint = args.out / "checkpoint.pt"
+    if args.resume and not checkpoint.is_file():
+        raise UsageError(f"--resume: no checkpoint at {checkpoint}")
+    if args.data is None:
+        check_generated_size(args.n_samples)
+    data, source = _load_data(args, n_samples=args.n_samples)
     train, test, kind = _holdout(data, test_size=args.test_size, split=args.split, seed=args.seed)
     settings = _training_settings(args)
     module = settings["module"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    checkpoint = args.out / "checkpoint.pt"
+    saver = EpochCheckpoint(checkpoint)
     # The internal validation split follows the hold-out: grouped only for a grouped hold-out.
     grouped = data.groups is not None and kind.startswith("grouped")
     groups = data.groups[train] if grouped else None
@@ -207,19 +234,21 @@ def _train(args) -> int:
         channels_last=settings["channels_last"],
         precision=None if args.precision == "fp32" else args.precision, device=args.device,
         random_state=args.seed, verbose=1,
-        callbacks=[("checkpoint", EpochCheckpoint(checkpoint))],
+        callbacks=[("checkpoint", saver)],
         **{f"module__{k}": v for k, v in module.items()},
     )
     print(f"chromoskl: training {args.arch} on {len(train)} images ({source}), "
           f"holding out {len(test)} ({kind})", flush=True)
     X_train, y_train = data.images[train], data.labels[train]
-    if args.resume:
-        if not checkpoint.is_file():
-            raise UsageError(f"--resume: no checkpoint at {checkpoint}")
-        resume_training(seg, checkpoint, X_train, y_train, max_epochs=settings["epochs"],
-                        groups=groups)
-    else:
-        seg.fit(X_train, y_train, groups=groups)
+    with interrupt_recorded() as interrupt:
+        if args.resume:
+            resume_training(seg, checkpoint, X_train, y_train, max_epochs=settings["epochs"],
+                            groups=groups)
+        else:
+            seg.fit(X_train, y_train, groups=groups)
+    if interrupt.seen:  # skorch ends fit quietly on Ctrl-C: no model.pt, a non-zero exit
+        keep_checkpoint(seg, saver, checkpoint)
+        raise KeyboardInterrupt
     fit_seconds = time.perf_counter() - started
 
     predicted = seg.predict(data.images[test])
@@ -262,8 +291,11 @@ def _evaluate(args) -> int:
     from .metrics import segmentation_scores
 
     seg = ChromosomeSegmenter.load(args.model)
-    data, source = _load_data(args.data, n_samples=args.n_samples,
-                              max_samples=args.max_samples, seed=args.seed)
+    if args.out is not None:
+        check_output_directory(args.out)
+    if args.data is None:
+        check_generated_size(args.n_samples)
+    data, source = _load_data(args, n_samples=args.n_samples)
     scores = segmentation_scores(data.labels, seg.predict(data.images))
     report = {"model": str(args.model), "data": source, "n_images": int(len(data.images)),
               "scores": scores}
@@ -275,34 +307,21 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _read_image(path: Path) -> np.ndarray:
-    from skimage import io
-    from skimage.color import rgb2gray
-
-    try:
-        image = io.imread(path)
-    except Exception as error:  # imageio/tifffile raise many kinds for a bad file
-        raise ValueError(f"cannot read image {path}: {error}") from None
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
-        image = rgb2gray(image[..., :3])
-    if image.ndim != 2:
-        raise ValueError(f"{path}: expected a grey image, got an array of shape {image.shape}")
-    return image.astype(np.float32)
-
-
 def _predict(args) -> int:
     import h5py
     from skimage import io
 
     from . import ChromosomeSegmenter
-    from .datasets import load_overlapping_chromosomes
+    from .datasets import load_overlapping_chromosomes, read_grey_image
     from .plotting import overlay, plot_predictions
 
     seg = ChromosomeSegmenter.load(args.model)
-    args.out.mkdir(parents=True, exist_ok=True)
+    check_output_directory(args.out)
     for path in args.inputs:
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory; give the image or h5 files in it")
         if not path.is_file():
-            raise FileNotFoundError(f"no such file: {path}")
+            raise UsageError(f"no such file: {path}")
         suffix = path.suffix.lower()
         if suffix in (".h5", ".hdf5"):
             images = load_overlapping_chromosomes(path, max_samples=args.max_samples).images
@@ -315,7 +334,7 @@ def _predict(args) -> int:
                              args.out / f"{path.stem}_overlays.png")
             print(f"chromoskl: {path}: {len(images)} label masks -> {target}")
         elif suffix in IMAGE_SUFFIXES:
-            image = _read_image(path)
+            image = read_grey_image(path)
             labels = seg.predict(image[None])[0]
             io.imsave(args.out / f"{path.stem}_labels.png", labels, check_contrast=False)
             picture = (overlay(image, labels) * 255).round().astype(np.uint8)
@@ -348,14 +367,31 @@ def main(argv=None) -> int:
             warnings.showwarning = _show_warning
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print("chromoskl: interrupted; `chromoskl train --resume` continues from the last "
-              "epoch's checkpoint", file=sys.stderr)
+        hint = (f"; `chromoskl train --resume --out {args.out}` continues from the last "
+                "epoch's checkpoint" if args.command == "train" else "")
+        _print_error(f"interrupted{hint}", fresh_line=True)
         return 130
     except (UsageError, ValueError, TypeError, KeyError, OSError) as error:
-        message = str(error).strip("'\"").splitlines()
-        print(f"chromoskl: error: {' '.join(message) if message else type(error).__name__}",
-              file=sys.stderr)
+        _print_error(f"error: {_one_line(error)}")
         return 2
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line. Only a KeyError's is quoted (it is the key's repr);
+    stripping quotes from others would cut the quote off a path that ends the message."""
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        text = f"{error.strerror}: {error.filename}"
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return " ".join(lines) if lines else type(error).__name__
+
+
+def _print_error(message: str, *, fresh_line: bool = False) -> None:
+    """One line on standard error, after everything printed to standard output (flushed
+    first, so that the two never share a line); ``fresh_line`` first ends the line of the
+    ``^C`` a terminal echoes."""
+    sys.stdout.flush()
+    print(f"{chr(10) if fresh_line else ''}chromoskl: {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import json
 import math
 import time
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,11 +20,20 @@ from skorch.utils import is_dataset, to_tensor
 
 from . import __version__
 from ._batches import TensorBatches, tensors_of
+from ._device import device_or_cpu, resolve_device
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import intensity_range, warn_if_unlike
-from ._persistence import atomic_torch_save, history_from_json, history_to_json
+from ._limits import check_images_suit_network, check_network_size
+from ._model_file import check_network_fits_weights, read_model_file
+from ._persistence import atomic_torch_save, history_from_json, history_to_json, weights_checksum
 from ._precision import PRECISIONS, resolve_precision
-from ._validation import check_images, check_images_and_labels
+from ._tiling import predict_within_budget
+from ._validation import (
+    check_image_array,
+    check_images,
+    check_images_and_labels,
+    check_label_window,
+)
 from .architectures import resolve_architecture
 from .decoding import a_is_larger, decode_labels
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
@@ -49,13 +57,6 @@ def softmax_over_classes(logits: torch.Tensor) -> torch.Tensor:
     images is the width.
     """
     return torch.softmax(logits, dim=1)
-
-
-def resolve_device(device) -> str:
-    """``"auto"`` becomes ``"cuda"`` when CUDA is available, else ``"cpu"``; others pass."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -105,8 +106,9 @@ class ChromosomeSegmenter(NeuralNet):
     device : str, default="auto"
         ``"auto"`` uses CUDA when it is available, else the CPU; or any torch device string.
     random_state : int or None, default=None
-        Seeds the weights' initialisation, the shuffling and the global torch generator at the
-        start of ``fit``, so that two CPU fits give identical predictions.
+        Seeds the weights' initialisation, the shuffling, the augmenter (when its own
+        ``random_state`` is None) and the global torch generator at the start of ``fit``, so
+        that two CPU fits give identical predictions.
     augment : Augmenter or None, default=None
         Joint image/label augmentation applied to every training batch on the model's device
         (never to validation or prediction); cloned at the start of each fit; ``augment__*``
@@ -336,12 +338,14 @@ class ChromosomeSegmenter(NeuralNet):
             torch.manual_seed(seed)
             self.shuffle_generator_ = torch.Generator().manual_seed(seed)
         else:
-            self.shuffle_generator_ = None
+            seed, self.shuffle_generator_ = None, None
         with self._skorch_sees_resolved_device():
             super().initialize()
         self.augment_ = None
         if self.augment is not None:
             self.augment_ = clone(self.augment).set_params(**self.get_params_for("augment"))
+            if seed is not None and getattr(self.augment_, "random_state", 0) is None:
+                self.augment_.set_params(random_state=seed)
         self.classes_ = np.arange(self._n_classes())
         return self
 
@@ -377,7 +381,8 @@ class ChromosomeSegmenter(NeuralNet):
 
     def __setstate__(self, state):
         requested = state["device"]
-        state["device"] = resolve_device(requested)
+        # skorch's own __setstate__ falls back to the CPU for a CUDA device this machine lacks
+        state["device"] = resolve_device(requested) if requested == "auto" else requested
         super().__setstate__(state)
         # skorch may have fallen back to the CPU when the pickle came from a GPU machine
         self.device_ = self.device
@@ -386,8 +391,11 @@ class ChromosomeSegmenter(NeuralNet):
             self.precision_ = resolve_precision(self.precision, self.device_)
 
     def initialize_module(self):
+        """Build the network, after checking on torch's ``meta`` device that it fits in memory."""
         kwargs = self.get_params_for("module")
-        self.module_ = resolve_architecture(self.arch)(**kwargs)
+        network = resolve_architecture(self.arch)
+        check_network_size(lambda: network(**kwargs), _arch_name(self.arch))
+        self.module_ = network(**kwargs)
         if self.channels_last:
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
@@ -401,25 +409,22 @@ class ChromosomeSegmenter(NeuralNet):
 
     def _n_classes(self) -> int:
         """Number of classes: ``module__out_channels``, else the network's default."""
+        classes = self._module_int("out_channels")
+        return 4 if classes is None else classes
+
+    def _module_int(self, name: str) -> int | None:
+        """An integer parameter of the network: ``module__<name>``, else its default, else
+        None (a network without that parameter)."""
         module_params = self.get_params_for("module")
-        if "out_channels" in module_params:
-            return int(module_params["out_channels"])
+        if name in module_params:
+            return int(module_params[name])
         try:
             signature = inspect.signature(resolve_architecture(self.arch))
-            return int(signature.parameters["out_channels"].default)
+            return int(signature.parameters[name].default)
         except (KeyError, TypeError, ValueError):
-            return 4
+            return None
 
     # ------------------------------------------------------------------ data
-
-    def fit(self, X, y=None, **fit_params):
-        """Train on images ``X`` and label maps ``y`` (skorch's ``fit``).
-
-        Also records ``intensity_range_``, the grey levels prediction compares new images with.
-        """
-        if not is_dataset(X):
-            self.intensity_range_ = intensity_range(X)
-        return super().fit(X, y, **fit_params)
 
     def get_dataset(self, X, y=None):
         """Check images (and labels) and wrap them, as tensors, in a skorch ``Dataset``.
@@ -465,8 +470,16 @@ class ChromosomeSegmenter(NeuralNet):
     # ------------------------------------------------------------------ the training loop
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Start the clock of ``max_minutes``, less the time of epochs already trained."""
+        """Check that the images suit the network, record ``intensity_range_`` (the grey levels
+        prediction compares new images with) and start the clock of ``max_minutes``, less the
+        time of epochs already trained. ``fit`` and ``partial_fit`` both pass here."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        if X is not None and not is_dataset(X):
+            check_images_suit_network(
+                check_image_array(X).shape, self._module_int("in_channels"),
+                int(getattr(self.module_, "input_divisor", 1)), _arch_name(self.arch),
+            )
+            self.intensity_range_ = intensity_range(X)
         self.deadline_ = None
         if self.max_minutes:
             spent = sum(row.get("dur", 0.0) for row in self.history)
@@ -612,6 +625,13 @@ class ChromosomeSegmenter(NeuralNet):
         reference = getattr(self, "intensity_range_", None)
         if reference is not None and not is_dataset(X):
             warn_if_unlike(X, reference)
+        if not is_dataset(X):
+            # within the memory budget: smaller batches, or tiles for a very large image
+            self.check_is_fitted()
+            X = check_images(X)
+            proba = predict_within_budget(self, X)
+            if proba is not None:
+                return proba
         nonlinearity = self._get_predict_nonlinearity()
         chunks = []
         # device="cpu" explicitly: skorch's default (and its cached forward during scoring)
@@ -638,8 +658,11 @@ class ChromosomeSegmenter(NeuralNet):
     def score(self, X, y):
         """Overlap-class IoU pooled over every pixel of every image (ARMS Net's main number).
 
-        Predictions larger than ``y`` are cropped centred to its size.
+        Predictions larger than ``y`` are cropped centred to its size; smaller labels must be
+        a centred crop of padded images, as in ``fit``.
         """
+        if not is_dataset(X):
+            check_label_window(check_image_array(X), np.shape(y)[-2:])
         return _overlap_iou_score(self, X, y)
 
     # ------------------------------------------------------------------ persistence
@@ -653,14 +676,14 @@ class ChromosomeSegmenter(NeuralNet):
         ``arch``, an augmenter) are left out: pass them again to :meth:`load`.
         """
         self.check_is_fitted()
+        weights = {k: v.detach().cpu() for k, v in _uncompiled(self.module_).state_dict().items()}
         payload = {
             "format": _FORMAT,
             "chromoskl_version": __version__,
             "params": json.dumps(self._portable_params()),
             "arch": self.arch if isinstance(self.arch, str) else _qualified_name(self.arch),
-            "state_dict": {
-                k: v.detach().cpu() for k, v in _uncompiled(self.module_).state_dict().items()
-            },
+            "state_dict": weights,
+            "weights_sha256": weights_checksum(weights),
             "history": history_to_json(self.history_),
             "intensity_range": list(getattr(self, "intensity_range_", None) or []),
         }
@@ -669,28 +692,28 @@ class ChromosomeSegmenter(NeuralNet):
 
     @classmethod
     def load(cls, path, **params):
-        """Rebuild a segmenter written by :meth:`save`; ``params`` override the stored ones."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"No model file at {path}.")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # torch raises many kinds for a damaged file
-            raise ValueError(
-                f"{path} is not a readable chromoskl model file ({type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else 'unreadable'})."
-            ) from None
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ValueError(
-                f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."
-            )
-        stored = json.loads(payload["params"])
+        """Rebuild a segmenter written by :meth:`save`; ``params`` override the stored ones.
+
+        A model saved for a device this machine lacks (``cuda`` on a CPU machine) runs on the
+        CPU, with a ``DeviceWarning``. The file's parameters must build a network of exactly
+        the stored weights' shapes (checked on torch's ``meta`` device, before anything is
+        allocated), and the weights must match the checksum written by :meth:`save`.
+        """
+        payload = read_model_file(path, _FORMAT)
+        stored = payload["params"]
         if "arch" not in stored and "arch" not in params:
             raise ValueError(
                 f"{path} was saved with a custom architecture class ({payload.get('arch')}); "
                 "pass it again: ChromosomeSegmenter.load(path, arch=ThatClass)."
             )
+        if "device" not in params and "device" in stored:
+            stored["device"] = device_or_cpu(stored["device"], source=f"The model {path}")
         seg = cls(**{**stored, **params})
+        seg._check_segmenter_params()
+        check_network_fits_weights(
+            resolve_architecture(seg.arch), seg.get_params_for("module"), payload["state_dict"],
+            path,
+        )
         seg.initialize()
         _uncompiled(seg.module_).load_state_dict(payload["state_dict"])
         seg.module_.to(seg.device_)
@@ -747,6 +770,10 @@ def _uncompiled(module: torch.nn.Module) -> torch.nn.Module:
 
 def _qualified_name(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _arch_name(arch) -> str:
+    return repr(arch) if isinstance(arch, str) else arch.__name__
 
 
 def _overlap_iou_score(net, X, y):

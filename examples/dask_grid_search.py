@@ -1,8 +1,10 @@
 """GridSearchCV spread over Dask workers with joblib's Dask backend.
 
 ``GridSearchCV`` runs its fits through joblib; inside ``joblib.parallel_backend("dask")`` they
-go to the workers of a ``dask.distributed.Client``. Here a ``LocalCluster`` of threads on this
-machine stands in for a cluster (``--workers``, default 2).
+go to the workers of a ``dask.distributed.Client``. Here a ``LocalCluster`` of worker
+processes on this machine stands in for a cluster (``--workers``, default 2): the estimator,
+the data and the scorer are pickled to them as they would be to other machines
+(``--thread-workers`` share this process instead and pickle nothing).
 
 Many GPUs: start one worker per GPU and pin each to its GPU with ``CUDA_VISIBLE_DEVICES``, so
 that every worker sees exactly one device, which it calls ``cuda``; give the segmenter
@@ -28,6 +30,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from contextlib import nullcontext
 
@@ -59,11 +62,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="Pommier's h5 file (default: generated)")
-    parser.add_argument("--workers", type=int, default=2, help="local workers (threads)")
+    parser.add_argument("--workers", type=int, default=2, help="local worker processes")
+    parser.add_argument("--thread-workers", action="store_true",
+                        help="local workers as threads of this process (nothing is pickled)")
     parser.add_argument("--scheduler", default=None, help="address of a running scheduler")
     parser.add_argument("--device", default="auto", help='"cuda" on GPU workers, or "cpu"')
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is fastest on a busy 2-core machine)")
+                        help="torch CPU threads here and in each worker (1 is fastest on a "
+                        "busy 2-core machine)")
     parser.add_argument("--quick", action="store_true", help="tiny run, under a minute")
     args = parser.parse_args(argv)
     if args.threads:
@@ -78,16 +84,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
         {"batch_size": [8, 16], "lr": [1e-3, 3e-3]},
         scoring=SCORERS["overlap_iou"], cv=GroupKFold(2), n_jobs=-1,
     )
-    # A running scheduler, or a local cluster of threads closed on leaving the block.
+    # A running scheduler, or a local cluster of processes closed on leaving the block.
     cluster = nullcontext(args.scheduler) if args.scheduler else LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None)
+        n_workers=args.workers, threads_per_worker=1, processes=not args.thread_workers,
+        dashboard_address=None)
     with cluster as address, Client(address) as client, joblib.parallel_backend("dask"):
+        if args.threads:
+            client.run(torch.set_num_threads, args.threads)
         search.fit(X, y, groups=groups)
         workers = len(client.scheduler_info()["workers"])
+        worker_pids = sorted(client.run(os.getpid).values())
     print(f"{len(search.cv_results_['params'])} candidates on {workers} Dask workers; "
           f"best {search.best_params_}, overlap IoU {search.best_score_:.3f}")
     return {"best_params": search.best_params_, "best_score": search.best_score_,
-            "n_candidates": len(search.cv_results_["params"]), "n_workers": workers}
+            "n_candidates": len(search.cv_results_["params"]), "n_workers": workers,
+            "worker_pids": worker_pids}
 
 
 if __name__ == "__main__":

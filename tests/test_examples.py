@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -74,13 +75,16 @@ def test_overlay_tints_a_red_and_b_green():
     np.testing.assert_allclose(rgb, expected)
 
 
-def test_dask_grid_search():
+@pytest.mark.slow
+def test_dask_grid_search_on_worker_processes():
+    """A LocalCluster of processes: the estimator, data and scorer are pickled to them."""
     pytest.importorskip("dask.distributed")
     result = load_script("examples/dask_grid_search.py").main(
-        ["--quick", "--workers", "1", "--device", "cpu"]
+        ["--quick", "--workers", "2", "--device", "cpu", "--threads", "1"]
     )
     assert result["n_candidates"] == 4
-    assert result["n_workers"] == 1
+    assert result["n_workers"] == 2
+    assert len(set(result["worker_pids"])) == 2 and os.getpid() not in result["worker_pids"]
     assert result["best_params"]["batch_size"] in (8, 16)
     assert_unit_interval(result["best_score"])
 

@@ -571,7 +571,8 @@ def test_ab_diagnostics_in_scores_and_scorers():
     assert "ab_swapped_share" not in SCORERS
     assert SCORERS["chromosome_iou_any_order"](estimator, y_pred, y_true) == 1.0
     assert repr(SCORERS["neg_ab_swapped_share"]) == (
-        "chromoskl.metrics.SCORERS['neg_ab_swapped_share']"
+        "make_scorer(mask_score, greater_is_better=False, response_method='predict', "
+        "metric=ab_swapped_share)"
     )
     # Scored per image, also after the centred crop of padded predictions.
     padded = centre_pad(y_pred, (7, 9), value=0)

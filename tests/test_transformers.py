@@ -77,7 +77,7 @@ def test_pad_bad_shape_param_raises(shape):
         (np.zeros((4, 4)), ValueError),
         (np.zeros((1, 1, 1, 4, 4)), ValueError),
         (np.zeros((1, 4, 4), dtype=bool), TypeError),
-        (np.zeros((1, 4, 4), dtype=complex), TypeError),
+        (np.zeros((1, 4, 4), dtype=complex), ValueError),  # as scikit-learn's check_array
     ],
 )
 def test_pad_bad_input_raises(X, error):

@@ -6,10 +6,23 @@ so that a change to, say, the double convolution reaches every network that uses
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["AttentionGate", "ConvBlock", "UpConv", "check_divisible", "level_widths"]
+__all__ = [
+    "AttentionGate",
+    "ConvBlock",
+    "UpConv",
+    "check_divisible",
+    "check_network_params",
+    "level_widths",
+    "MAX_DEPTH",
+]
+
+#: The most poolings a network may have: an input divisor of 2**8 = 256 already pads 94x93
+#: images to 256x256.
+MAX_DEPTH = 8
 
 
 class ConvBlock(nn.Sequential):
@@ -161,13 +174,47 @@ def check_divisible(x: torch.Tensor, divisor: int, name: str) -> None:
         )
 
 
-def level_widths(channels, published: tuple[int, ...]) -> list[int]:
-    """Channels per level as ints; at least two levels (one pooling), else a ValueError
-    that names the ``published`` configuration."""
-    widths = [int(c) for c in channels]
-    if len(widths) < 2:
-        raise ValueError(
-            f"channels needs at least two levels (one pooling), got {tuple(channels)}; "
-            f"the published network uses {published}."
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_network_params(
+    name: str, *, in_channels, out_channels, dropout=0.0, depth=None, **widths
+) -> None:
+    """One ValueError for the constructor parameters of a network that cannot work.
+
+    ``widths`` are further channel counts (``base_channels=...``) that must be positive
+    integers. The message names every bad value and the values that work.
+    """
+    problems = []
+    for label, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                         *widths.items()):
+        if not _is_int(value) or value < 1:
+            problems.append(f"{label} must be a positive integer, got {value!r}")
+    if depth is not None and (not _is_int(depth) or not 1 <= depth <= MAX_DEPTH):
+        problems.append(
+            f"depth must be an integer from 1 to {MAX_DEPTH} (each level halves the image; "
+            f"94x93 images suit 2 to 5), got {depth!r}"
         )
-    return widths
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)) or not (
+        0.0 <= dropout < 1.0
+    ):
+        problems.append(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    if problems:
+        raise ValueError(f"Invalid {name} parameters: " + "; ".join(problems) + ".")
+
+
+def level_widths(channels, published: tuple[int, ...]) -> list[int]:
+    """Channels per level as ints; at least two levels (one pooling), at most
+    ``MAX_DEPTH + 1``, each a positive integer; else a ValueError that names the
+    ``published`` configuration."""
+    channels = tuple(channels) if isinstance(channels, (list, tuple)) else (channels,)
+    if len(channels) < 2 or len(channels) > MAX_DEPTH + 1 or not all(
+        _is_int(c) and c >= 1 for c in channels
+    ):
+        raise ValueError(
+            f"channels must give at least two levels and at most {MAX_DEPTH + 1} (one pooling "
+            f"between levels), each a positive integer, got {channels!r}; the published "
+            f"network uses {published}."
+        )
+    return [int(c) for c in channels]

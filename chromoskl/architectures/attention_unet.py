@@ -7,7 +7,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible, level_widths
+from ._blocks import (
+    AttentionGate,
+    ConvBlock,
+    UpConv,
+    check_divisible,
+    check_network_params,
+    level_widths,
+)
 
 __all__ = ["AttentionUNet"]
 
@@ -85,6 +92,10 @@ class AttentionUNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        check_network_params(
+            type(self).__name__, in_channels=in_channels, out_channels=out_channels,
+            dropout=dropout,
+        )
         widths = level_widths(channels, published=(64, 128, 256))
         self.input_divisor = 2 ** (len(widths) - 1)
         self.encoder = nn.ModuleList()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import check_divisible
+from ._blocks import check_divisible, check_network_params
 from ._context import DAC, RMP
 
 __all__ = ["CENet"]
@@ -125,6 +125,9 @@ class CENet(nn.Module):
         blocks: Sequence[int] = (3, 4, 6, 3),
     ) -> None:
         super().__init__()
+        check_network_params(
+            type(self).__name__, in_channels=in_channels, out_channels=out_channels
+        )
         channels, blocks = _check_stages(channels, blocks)
         c1, c2, c3, c4 = channels
         self.stem = nn.Sequential(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks import ConvBlock, UpConv, check_divisible
+from ._blocks import ConvBlock, UpConv, check_divisible, check_network_params
 
 __all__ = ["UNet"]
 
@@ -68,8 +68,10 @@ class UNet(nn.Module):
         up_mode: str = "transpose",
     ) -> None:
         super().__init__()
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be an integer of at least 1, got {depth!r}.")
+        check_network_params(
+            type(self).__name__, in_channels=in_channels, out_channels=out_channels,
+            dropout=dropout, depth=depth, base_channels=base_channels,
+        )
         widths = [base_channels * 2**level for level in range(depth + 1)]
         self.input_divisor = 2**depth
         self.encoder = nn.ModuleList()

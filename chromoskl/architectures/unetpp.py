@@ -7,7 +7,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import AttentionGate, ConvBlock, UpConv, check_divisible, level_widths
+from ._blocks import (
+    AttentionGate,
+    ConvBlock,
+    UpConv,
+    check_divisible,
+    check_network_params,
+    level_widths,
+)
 
 __all__ = ["UNetPlusPlus"]
 
@@ -108,6 +115,10 @@ class UNetPlusPlus(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        check_network_params(
+            type(self).__name__, in_channels=in_channels, out_channels=out_channels,
+            dropout=dropout,
+        )
         widths = level_widths(channels, published=(32, 64, 128, 256, 512))
         self.depth = len(widths) - 1
         self.input_divisor = 2**self.depth

@@ -5,6 +5,9 @@
   generation parameters).
 - :func:`make_overlapping_chromosomes` draws synthetic overlapping pairs, like scikit-learn's
   ``make_*`` functions: the embedded default data of the command line and the tests.
+- :func:`load_labelled_data` reads a lab's own labelled images: an HDF5 file of named
+  datasets (:func:`load_labelled_h5`) or a folder of image/mask pairs
+  (:func:`load_image_folder`).
 - :func:`make_overlapping_pairs` applies Pommier's generation procedure to any segmented
   metaphase, so that a lab can build training data from its own images.
 - :func:`make_metaphase` lays chromosomes (drawn, or cut from a real metaphase by
@@ -17,15 +20,20 @@ Every pair function returns a :class:`sklearn.utils.Bunch` with ``images`` float
 and ``DESCR``.
 """
 
+from ._labelled import load_image_folder, load_labelled_data, load_labelled_h5, read_grey_image
 from ._metaphase import chromosomes_from_metaphase, make_metaphase
 from ._pairs import make_overlapping_pairs
 from ._pommier import load_overlapping_chromosomes
 from ._synthetic import make_overlapping_chromosomes
 
 __all__ = [
+    "load_image_folder",
+    "load_labelled_data",
+    "load_labelled_h5",
     "load_overlapping_chromosomes",
     "make_overlapping_chromosomes",
     "make_overlapping_pairs",
     "make_metaphase",
     "chromosomes_from_metaphase",
+    "read_grey_image",
 ]

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch, check_random_state
 
+from .._limits import check_memory
 from ._checks import _check_int, _check_shape
 from ._compose import _as_dataset, _crop_to_mask, _rotate_chromosome, _shifted_pair
 
@@ -158,7 +159,8 @@ def make_overlapping_chromosomes(
     TypeError
         If ``n_samples``, ``n_chromosomes`` or a side of ``shape`` is not an integer.
     ValueError
-        If ``n_samples < 1``, ``n_chromosomes < 2`` or a side of ``shape`` is below 24.
+        If ``n_samples < 1``, ``n_chromosomes < 2`` or a side of ``shape`` is below 24;
+        ``chromoskl.ResourceLimitError`` (a ValueError) if the images would not fit in memory.
 
     References
     ----------
@@ -175,6 +177,12 @@ def make_overlapping_chromosomes(
     n_samples = _check_int(n_samples, "n_samples", 1)
     n_chromosomes = _check_int(n_chromosomes, "n_chromosomes", 2)
     shape = _check_shape(shape, MIN_SHAPE)
+    # float32 images, uint8 labels, the lists they are stacked from and the float64 noise
+    check_memory(
+        n_samples * shape[0] * shape[1] * 22,
+        f"make_overlapping_chromosomes({n_samples:,}) of {shape[0]}x{shape[1]}",
+        "Ask for fewer images (n_samples).",
+    )
     rng = check_random_state(random_state)
     pool = _chromosome_pool(rng, n_chromosomes, shape)
     cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}

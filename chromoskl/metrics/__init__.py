@@ -21,8 +21,9 @@ The instance metrics (:func:`instance_scores`, :func:`match_instances`,
 (:class:`chromoskl.metaphase.MetaphaseSeparator`): Hungarian matching on IoU, count error,
 mean matched IoU, COCO's AP50/AP75, and the IoU of the chromosomes that cross.
 
-The scorers (:data:`SCORERS`, :func:`get_scorer`) have scikit-learn's ``scorer(estimator, X, y)``
-signature, so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` or a dict of them works.
+The scorers (:data:`SCORERS`, :func:`get_scorer`) are scikit-learn scorers (``make_scorer``),
+so that ``GridSearchCV(scoring=SCORERS["overlap_iou"])`` works, and a dict of them predicts once
+per fold for all of them.
 
 References
 ----------

@@ -1,4 +1,4 @@
-"""Every score at once, and scorers with scikit-learn's ``scorer(estimator, X, y)`` signature.
+"""Every score at once, and scikit-learn scorers (``make_scorer``) of each of them.
 
 See :mod:`chromoskl.metrics` for the conventions and references.
 """
@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from sklearn.metrics import make_scorer
 
 from .._geometry import centre_crop
+from .._validation import integer_labels
 from ._accuracy import _pixel_accuracy_from_confusion, _two_chromosome_accuracy_from_confusion
 from ._assignment import _chromosome_iou_any_order_from_confusion, _swapped_share_from_confusion
 from ._confusion import (
@@ -28,6 +30,7 @@ __all__ = [
     "segmentation_scores",
     "SCORERS",
     "get_scorer",
+    "mask_score",
 ]
 
 
@@ -107,6 +110,8 @@ def segmentation_scores(
     TypeError
         If a label array does not hold integers.
     """
+    y_true = integer_labels(y_true, name="y_true")
+    y_pred = integer_labels(y_pred, name="y_pred")
     y_true, y_pred = _check_labels(y_true, y_pred)
     # One confusion matrix per image (their sum is the pooled one): the A/B diagnostics
     # choose the assignment of each image.
@@ -138,6 +143,8 @@ def _match_prediction_to_labels(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]
     y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
     if y_true.ndim not in (2, 3):
         raise ValueError(f"y must have shape (n, H, W) or (H, W), got {y_true.shape}.")
+    # the labels' rule of fit (whole-number floats yes, booleans no), for score as well
+    y_true = integer_labels(y_true)
     if y_true.ndim == 2 and y_pred.ndim == 3 and y_pred.shape[0] == 1:
         y_pred = y_pred[0]
     if y_pred.ndim != y_true.ndim:
@@ -154,37 +161,21 @@ def _match_prediction_to_labels(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]
     return centre_crop(y_pred, (h, w)), y_true
 
 
-class _MaskScorer:
-    """A scikit-learn scorer ``scorer(estimator, X, y) -> float`` for one region metric.
+def mask_score(y_true, y_pred, *, metric: str) -> float:
+    """The metric named ``metric`` of :func:`segmentation_scores`, after cropping the
+    prediction, centred, to the labels' size: the score function of :data:`SCORERS`.
 
-    Calls ``estimator.predict(X)`` once, crops the prediction (centred) to the labels' size,
-    and returns the metric named ``name`` of :func:`segmentation_scores`. Greater is better,
-    as scikit-learn's searches assume: a metric where lower is better
-    (``greater_is_better=False``) is returned negated, and registered as ``"neg_" + name``,
-    as scikit-learn's ``"neg_mean_squared_error"``.
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n, h, w) or (h, w)
+    y_pred : array-like of int, shape (n, H, W) or (1, H, W), H >= h and W >= w
+    metric : str
+        A key of :func:`segmentation_scores`.
     """
-
-    # Also the default of scorers pickled before the attribute existed.
-    greater_is_better = True
-
-    def __init__(self, name: str, greater_is_better: bool = True):
-        self.name = name
-        self.greater_is_better = greater_is_better
-
-    @property
-    def key(self) -> str:
-        """The name of this scorer in :data:`SCORERS`."""
-        return self.name if self.greater_is_better else f"neg_{self.name}"
-
-    def __call__(self, estimator, X, y) -> float:
-        y_pred, y_true = _match_prediction_to_labels(estimator.predict(X), y)
-        y_true, y_pred = _check_labels(y_true, y_pred)
-        cm = _confusion_matrices_per_image(y_true, y_pred, N_CLASSES)
-        score = _scores_from_confusion_per_image(cm)[self.name]
-        return score if self.greater_is_better else -score
-
-    def __repr__(self) -> str:
-        return f"chromoskl.metrics.SCORERS[{self.key!r}]"
+    y_pred, y_true = _match_prediction_to_labels(y_pred, y_true)
+    y_true, y_pred = _check_labels(y_true, y_pred)
+    cm = _confusion_matrices_per_image(y_true, y_pred, N_CLASSES)
+    return _scores_from_confusion_per_image(cm)[metric]
 
 
 _SCORER_NAMES = (
@@ -210,13 +201,17 @@ _SCORER_NAMES = (
 _LOWER_IS_BETTER = ("ab_swapped_share",)
 
 #: Scorers for ``GridSearchCV``/``cross_validate``, by name; pass one
-#: (``scoring=SCORERS["overlap_iou"]``) or a dict of several for multi-metric search. All are
-#: greater-is-better; ``"neg_ab_swapped_share"`` is minus the ``ab_swapped_share`` of
-#: :func:`segmentation_scores`.
-SCORERS: dict[str, _MaskScorer] = {
-    scorer.key: scorer
-    for scorer in [_MaskScorer(name) for name in _SCORER_NAMES]
-    + [_MaskScorer(name, greater_is_better=False) for name in _LOWER_IS_BETTER]
+#: (``scoring=SCORERS["overlap_iou"]``) or a dict of several for multi-metric search. They are
+#: scikit-learn scorers (``make_scorer`` of :func:`mask_score`), so a dict of them calls
+#: ``predict`` once per fold and shares the prediction. Each crops the prediction, centred, to
+#: the labels' size. All are greater-is-better: ``"neg_ab_swapped_share"`` is minus the
+#: ``ab_swapped_share`` of :func:`segmentation_scores`, as scikit-learn's ``"neg_*"`` scorers.
+SCORERS: dict = {
+    **{name: make_scorer(mask_score, metric=name) for name in _SCORER_NAMES},
+    **{
+        f"neg_{name}": make_scorer(mask_score, greater_is_better=False, metric=name)
+        for name in _LOWER_IS_BETTER
+    },
 }
 
 
