@@ -18,17 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_support import positive_float
+
 __all__ = ["add_separate_parser", "run_separate"]
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _threshold(text: str):
@@ -59,16 +51,16 @@ def add_separate_parser(commands) -> argparse.ArgumentParser:
                         help="a segmenter written by chromoskl train; without it, touching "
                         "or crossing chromosomes stay one mask each")
     parser.add_argument("--out", type=Path, default=Path("chromoskl-separated"))
-    parser.add_argument("--pixel-scale", type=_number, default=0.5,
+    parser.add_argument("--pixel-scale", type=positive_float, default=0.5,
                         help="segmenter pixels per image pixel (default 0.5: Pommier's pairs "
                         "were down-sampled by 2)")
-    parser.add_argument("--background-radius", type=_number, default=25,
+    parser.add_argument("--background-radius", type=positive_float, default=25,
                         help="top-hat disk radius in pixels (default 25)")
     parser.add_argument("--threshold", type=_threshold, default="li",
                         help="li (default), otsu, triangle, yen, or a grey value")
     parser.add_argument("--min-area", type=int, default=60,
                         help="smallest chromosome in pixels (default 60)")
-    parser.add_argument("--grey-scale", type=_number,
+    parser.add_argument("--grey-scale", type=positive_float,
                         help="grey factor for the segmenter (default: from the model)")
     return parser
 

@@ -5,6 +5,7 @@ Kept apart from :mod:`chromoskl.cli`, which only parses arguments and calls the 
 
 from __future__ import annotations
 
+import argparse
 import signal
 import tempfile
 import threading
@@ -17,11 +18,23 @@ from ._limits import check_memory
 
 __all__ = [
     "UsageError",
+    "positive_float",
     "check_output_directory",
     "check_generated_size",
     "interrupt_recorded",
     "keep_checkpoint",
 ]
+
+def positive_float(text: str) -> float:
+    """An ``argparse`` type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
 
 #: Bytes per pixel of a generated data set while it is made and trained on: float32 image and
 #: its float32 copy as a tensor, uint8 label and its int64 copy, and the generator's float64

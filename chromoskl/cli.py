@@ -23,6 +23,7 @@ from ._cli_support import (
     check_output_directory,
     interrupt_recorded,
     keep_checkpoint,
+    positive_float,
 )
 from ._intensity import IntensityWarning
 
@@ -70,16 +71,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
 def _training_settings(args) -> dict:
     """The recipe for the data source, overridden by every flag that was given."""
     recipe = RECIPES["generated" if args.data is None else "file"]
@@ -115,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int,
                        help="epochs to train (default: the recipe's; with --max-minutes and "
                        "no --epochs, the budget alone decides)")
-    train.add_argument("--max-minutes", type=_positive_float,
+    train.add_argument("--max-minutes", type=positive_float,
                        help="train for this wall-clock budget, then stop and keep the best "
                        "model; one-cycle is planned over it")
     train.add_argument("--batch-size", type=_positive_int)
-    train.add_argument("--lr", type=_positive_float, help="the (peak) learning rate")
+    train.add_argument("--lr", type=positive_float, help="the (peak) learning rate")
     train.add_argument("--lr-schedule", choices=("none", "onecycle", "step", "plateau"))
     train.add_argument("--criterion", help="loss name, e.g. ce, dice_ce, as_wbce")
     train.add_argument("--ab-loss", choices=("fixed", "swap_invariant"),
