@@ -9,5 +9,12 @@ __version__ = "0.1.0"
 from ._intensity import IntensityWarning  # noqa: E402
 from .architectures import create_model  # noqa: E402
 from .estimator import ChromosomeSegmenter  # noqa: E402
+from .recognition import ChromosomeClassifier  # noqa: E402
 
-__all__ = ["ChromosomeSegmenter", "IntensityWarning", "create_model", "__version__"]
+__all__ = [
+    "ChromosomeClassifier",
+    "ChromosomeSegmenter",
+    "IntensityWarning",
+    "create_model",
+    "__version__",
+]
