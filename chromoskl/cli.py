@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_classify import add_classify_parser, run_classify
 from ._intensity import IntensityWarning
 
 __all__ = ["main"]
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", type=Path, nargs="+", help="PNG/TIFF images or h5 files")
     predict.add_argument("--max-samples", type=_positive_int)
     predict.add_argument("--out", type=Path, default=Path("chromoskl-predictions"))
+    add_classify_parser(commands)
     return parser
 
 
@@ -327,7 +329,7 @@ def _predict(args) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "classify": run_classify}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -13,8 +13,8 @@ For the recognition of single chromosomes (24 classes):
 - :func:`load_chromosome_images` reads a lab's folder of labelled single-chromosome images.
 - :func:`make_karyotype_chromosomes` generates the 24 classes from published cytogenetic facts.
 
-Every overlapping-pair function returns a :class:`sklearn.utils.Bunch` with ``images`` float32 ``(n, H, W)``,
-``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the smaller of the pair,
+Every overlapping-pair function returns a :class:`sklearn.utils.Bunch` with ``images``
+float32 ``(n, H, W)``, ``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the smaller of the pair,
 2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for ``GroupKFold``)
 and ``DESCR``.
 """

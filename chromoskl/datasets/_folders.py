@@ -75,7 +75,8 @@ def load_chromosome_images(folder, *, verbose=False):
     data : sklearn.utils.Bunch
         ``images``: float32 ndarray (n, H, W) in [0, 1] when all images have one shape, else a
         list of 2-D float32 arrays (pad and resize them with
-        :class:`chromoskl.recognition.PadToSquare` and :class:`~chromoskl.recognition.ResizeImages`);
+        :class:`chromoskl.recognition.PadToSquare` and
+        :class:`~chromoskl.recognition.ResizeImages`);
         ``target`` int64 (n,), class indices 0..23 into ``target_names`` (1..22, X, Y);
         ``class_counts`` dict class name -> count (every class, zeros included);
         ``filenames`` the paths read, in order (sorted); ``DESCR``.
@@ -88,7 +89,9 @@ def load_chromosome_images(folder, *, verbose=False):
     """
     root = Path(folder)
     if not root.is_dir():
-        raise ValueError(f"chromosome image folder {str(root)!r} does not exist or is not a folder.")
+        raise ValueError(
+            f"chromosome image folder {str(root)!r} does not exist or is not a folder."
+        )
     paths = sorted(
         p for p in root.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")

@@ -219,7 +219,9 @@ class ChromosomeClassifier(NeuralNetClassifier):
             errors.append(f"n_classes must be an int >= 2, got {self.n_classes!r}")
         if not (self.augmenter is None or self.augmenter == "slides"
                 or isinstance(self.augmenter, Augmenter)):
-            errors.append(f"augmenter must be 'slides', an Augmenter or None, got {self.augmenter!r}")
+            errors.append(
+                f"augmenter must be 'slides', an Augmenter or None, got {self.augmenter!r}"
+            )
         if self.lr_step is not None and not (
             isinstance(self.lr_step, numbers.Integral) and self.lr_step >= 1
         ):
