@@ -14,9 +14,9 @@ For the recognition of single chromosomes (24 classes):
 - :func:`make_karyotype_chromosomes` generates the 24 classes from published cytogenetic facts.
 
 Every overlapping-pair function returns a :class:`sklearn.utils.Bunch` with ``images``
-float32 ``(n, H, W)``, ``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the smaller of the pair,
-2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for ``GroupKFold``)
-and ``DESCR``.
+float32 ``(n, H, W)``, ``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the
+smaller of the pair, 2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for
+``GroupKFold``) and ``DESCR``.
 """
 
 from ._folders import load_chromosome_images
