@@ -1,5 +1,5 @@
 """ChromosomeClassifier: the skorch machinery with a tiny module (no torchvision), the
-torchvision networks (marked ``recognition``: run by .ci/recognition), and ``chromoskl classify``."""
+torchvision networks (marked ``recognition``: run by .ci/recognition), ``chromoskl classify``."""
 
 from __future__ import annotations
 
