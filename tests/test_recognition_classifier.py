@@ -141,8 +141,10 @@ def test_cli_classify(tmp_path, capsys):
 
 
 @pytest.mark.recognition
-@pytest.mark.parametrize("arch,size", [("resnet18", 32), ("resnet50", 32), ("vgg16", 32),
-                                       ("inception_v3", 75)])
+@pytest.mark.parametrize("arch,size", [
+    ("resnet18", 32), ("resnet50", 32), pytest.param("vgg16", 32, marks=pytest.mark.slow),
+    ("inception_v3", 75),
+])
 def test_torchvision_networks_train_and_predict(arch, size):
     require_torchvision()
     X, y = _toy(n=8, size=size)
