@@ -87,13 +87,14 @@ def _confusion_png(y_true, y_pred, names, path, title):
 def run_archs(args, results):
     data, train, test = _data(args.n_per_class, 64, args.seed)
     for arch in args.archs:
-        epochs = EPOCHS[arch]
+        epochs = args.epochs or EPOCHS[arch]
         model = make_pipeline(ResizeImages(SIZES[arch]), _classifier(arch, epochs, args.seed))
         predicted, row = _fit_and_score(
             model, data.images[train], data.target[train], data.images[test],
             data.target[test], epochs,
         )
         row["input_size"] = SIZES[arch]
+        row["n_per_class"] = args.n_per_class
         results.setdefault("archs", {})[arch] = row
         _confusion_png(data.target[test], predicted, data.target_names,
                        args.out / f"confusion_{arch}.png",
@@ -103,8 +104,8 @@ def run_archs(args, results):
 
 
 def run_straighten(args, results):
-    data, train, test = _data(args.n_per_class, 64, args.seed)
-    epochs = EPOCHS["resnet18"]
+    data, train, test = _data(args.straighten_n_per_class, 64, args.seed)
+    epochs = args.straighten_epochs
     rows = {}
     for name, steps in (("plain", [ResizeImages(64)]),
                         ("straightened", [Straightener(), PadToSquare(), ResizeImages(64)])):
@@ -119,7 +120,7 @@ def run_straighten(args, results):
 
 
 def run_grid(args, results):
-    data, train, test = _data(args.grid_n_per_class, 48, args.seed)
+    data, train, test = _data(args.grid_n_per_class, args.grid_size, args.seed)
     X = np.concatenate([data.images[train], data.images[test]])
     y = np.concatenate([data.target[train], data.target[test]])
     fold = np.r_[np.full(len(train), -1), np.zeros(len(test), int)]  # one held-out split
@@ -136,7 +137,7 @@ def run_grid(args, results):
         for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])
     }
     results["grid_resnet18"] = {
-        "held_out_accuracy": table, "epochs": args.grid_epochs, "image_size": 48,
+        "held_out_accuracy": table, "epochs": args.grid_epochs, "image_size": args.grid_size,
         "n_train": int(len(train)), "n_test": int(len(test)),
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -155,8 +156,13 @@ def main():
                         choices=["archs", "straighten", "grid"])
     parser.add_argument("--archs", nargs="+", default=list(EPOCHS), choices=list(EPOCHS))
     parser.add_argument("--n-per-class", type=int, default=20)
+    parser.add_argument("--epochs", type=int, help="one epoch count for every network "
+                        "(default: EPOCHS)")
+    parser.add_argument("--straighten-n-per-class", type=int, default=20)
+    parser.add_argument("--straighten-epochs", type=int, default=10)
     parser.add_argument("--grid-n-per-class", type=int, default=10)
     parser.add_argument("--grid-epochs", type=int, default=5)
+    parser.add_argument("--grid-size", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
