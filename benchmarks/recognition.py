@@ -28,6 +28,7 @@ from sklearn.pipeline import make_pipeline
 
 from chromoskl.datasets import make_karyotype_chromosomes
 from chromoskl.recognition import ChromosomeClassifier, PadToSquare, ResizeImages, Straightener
+from chromoskl.recognition._models import MIN_INPUT_SIZE
 
 # epochs per network: what a CPU budget of a few minutes each allows on 2 cores at 64 px
 EPOCHS = {"resnet18": 10, "resnet50": 6, "vgg16": 3, "inception_v3": 5}
@@ -88,12 +89,13 @@ def run_archs(args, results):
     data, train, test = _data(args.n_per_class, 64, args.seed)
     for arch in args.archs:
         epochs = args.epochs or EPOCHS[arch]
-        model = make_pipeline(ResizeImages(SIZES[arch]), _classifier(arch, epochs, args.seed))
+        size = max(args.size, MIN_INPUT_SIZE[arch]) if args.size else SIZES[arch]
+        model = make_pipeline(ResizeImages(size), _classifier(arch, epochs, args.seed))
         predicted, row = _fit_and_score(
             model, data.images[train], data.target[train], data.images[test],
             data.target[test], epochs,
         )
-        row["input_size"] = SIZES[arch]
+        row["input_size"] = size
         row["n_per_class"] = args.n_per_class
         results.setdefault("archs", {})[arch] = row
         _confusion_png(data.target[test], predicted, data.target_names,
@@ -107,15 +109,16 @@ def run_straighten(args, results):
     data, train, test = _data(args.straighten_n_per_class, 64, args.seed)
     epochs = args.straighten_epochs
     rows = {}
-    for name, steps in (("plain", [ResizeImages(64)]),
-                        ("straightened", [Straightener(), PadToSquare(), ResizeImages(64)])):
+    size = args.size or 64
+    for name, steps in (("plain", [ResizeImages(size)]),
+                        ("straightened", [Straightener(), PadToSquare(), ResizeImages(size)])):
         model = make_pipeline(*steps, _classifier("resnet18", epochs, args.seed))
         _, rows[name] = _fit_and_score(
             model, data.images[train], data.target[train], data.images[test],
             data.target[test], epochs,
         )
         print("straighten", name, rows[name], flush=True)
-    results["straighten_resnet18"] = rows
+    results["straighten_resnet18"] = {"input_size": size, **rows}
     _save(args, results)
 
 
@@ -158,6 +161,8 @@ def main():
     parser.add_argument("--n-per-class", type=int, default=20)
     parser.add_argument("--epochs", type=int, help="one epoch count for every network "
                         "(default: EPOCHS)")
+    parser.add_argument("--size", type=int, help="input side of every network (at least its "
+                        "minimum; default: SIZES)")
     parser.add_argument("--straighten-n-per-class", type=int, default=20)
     parser.add_argument("--straighten-epochs", type=int, default=10)
     parser.add_argument("--grid-n-per-class", type=int, default=10)
