@@ -11,8 +11,10 @@ from ._intensity import IntensityWarning  # noqa: E402
 from ._limits import ResourceLimitError  # noqa: E402
 from .architectures import create_model  # noqa: E402
 from .estimator import ChromosomeSegmenter  # noqa: E402
+from .recognition import ChromosomeClassifier  # noqa: E402
 
 __all__ = [
+    "ChromosomeClassifier",
     "ChromosomeSegmenter",
     "DeviceWarning",
     "IntensityWarning",

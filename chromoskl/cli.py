@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_classify import add_classify_parser, run_classify
 from ._cli_separate import add_separate_parser, run_separate
 from ._cli_support import (
     UsageError,
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", type=Path, default=Path("chromoskl-predictions"))
 
     add_separate_parser(commands)
+    add_classify_parser(commands)
     return parser
 
 
@@ -341,7 +343,7 @@ def _predict(args) -> int:
 
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict,
-            "separate": run_separate}
+            "separate": run_separate, "classify": run_classify}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

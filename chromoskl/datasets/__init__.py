@@ -14,12 +14,19 @@
   :func:`chromosomes_from_metaphase`) on a whole synthetic metaphase, some of them crossing,
   and returns the true mask of each: data for :class:`chromoskl.metaphase.MetaphaseSeparator`.
 
-Every pair function returns a :class:`sklearn.utils.Bunch` with ``images`` float32 ``(n, H, W)``,
-``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the smaller of the pair,
-2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for ``GroupKFold``)
-and ``DESCR``.
+For the recognition of single chromosomes (24 classes):
+
+- :func:`load_chromosome_images` reads a lab's folder of labelled single-chromosome images.
+- :func:`make_karyotype_chromosomes` generates the 24 classes from published cytogenetic facts.
+
+Every overlapping-pair function returns a :class:`sklearn.utils.Bunch` with ``images``
+float32 ``(n, H, W)``, ``labels`` uint8 ``(n, H, W)`` (0 background, 1 chromosome A = the
+smaller of the pair, 2 chromosome B, 3 overlap), ``groups`` (the pair each image came from, for
+``GroupKFold``) and ``DESCR``.
 """
 
+from ._folders import load_chromosome_images
+from ._karyotype import make_karyotype_chromosomes
 from ._labelled import load_image_folder, load_labelled_data, load_labelled_h5, read_grey_image
 from ._metaphase import chromosomes_from_metaphase, make_metaphase
 from ._pairs import make_overlapping_pairs
@@ -30,6 +37,8 @@ __all__ = [
     "load_image_folder",
     "load_labelled_data",
     "load_labelled_h5",
+    "load_chromosome_images",
+    "make_karyotype_chromosomes",
     "load_overlapping_chromosomes",
     "make_overlapping_chromosomes",
     "make_overlapping_pairs",
