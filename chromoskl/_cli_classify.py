@@ -52,14 +52,14 @@ def _load_model(path: Path):
 
 def run_classify(args: argparse.Namespace) -> int:
     """Print ``image<TAB>class<TAB>confidence`` for every image; return the exit status."""
-    from .cli import _read_image
+    from .datasets import read_grey_image
     from .datasets._karyotype import CLASS_NAMES
 
     model = _load_model(args.model)
     for path in args.images:
         if not path.is_file():
             raise FileNotFoundError(f"no such image: {path}")
-    images = [_read_image(path) for path in args.images]
+    images = [read_grey_image(path) for path in args.images]
     scaled = [_unit_range(image) for image in images]
     X = np.stack(scaled) if len({im.shape for im in scaled}) == 1 else scaled
     try:
