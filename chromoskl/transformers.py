@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._geometry import centre_crop, centre_pad
+from ._stateless import NeedsNoFit
 from ._validation import check_image_array
 
 __all__ = ["PadToShape", "IntensityScaler"]
@@ -37,7 +38,7 @@ def _check_shape(shape) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-class PadToShape(TransformerMixin, BaseEstimator):
+class PadToShape(NeedsNoFit, TransformerMixin, BaseEstimator):
     """Pad images, centred, to a fixed height and width.
 
     The image sits with ``(H - h) // 2`` rows above it and ``(W - w) // 2`` columns to its left
@@ -168,15 +169,6 @@ class PadToShape(TransformerMixin, BaseEstimator):
                 "or crop the images first."
             )
         return shape
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Return True: padding needs no fit."""
-        return True
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags
 
 
 def _block_sums(X: np.ndarray, offset: float = 0.0, power: int = 1) -> float:

@@ -11,6 +11,8 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._stateless import NeedsNoFit
+
 __all__ = ["INPUT_SIZE", "PadToSquare", "ResizeImages"]
 
 #: the input side of each architecture as published (ImageNet): 299 for InceptionV3, else 224
@@ -42,21 +44,13 @@ def _as_images(X, who: str) -> list[np.ndarray]:
     return images
 
 
-class _Stateless(TransformerMixin, BaseEstimator):
+class _Stateless(NeedsNoFit, TransformerMixin, BaseEstimator):
     """Shared ``fit`` and tags of the stateless transformers (like ``FunctionTransformer``)."""
 
     def fit(self, X, y=None):
         """Validate nothing about ``X`` and return self (stateless)."""
         self._validate_params()
         return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags
 
 
 class PadToSquare(_Stateless):

@@ -13,6 +13,8 @@ from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._stateless import NeedsNoFit
+
 __all__ = ["straighten", "Straightener"]
 
 #: standard deviation (pixels of path) of the smoothing of the skeleton path
@@ -192,7 +194,7 @@ def _p_arm_at_bottom(straight_mask: np.ndarray) -> bool:
     return centromere > (n - 1) / 2
 
 
-class Straightener(TransformerMixin, BaseEstimator):
+class Straightener(NeedsNoFit, TransformerMixin, BaseEstimator):
     """Straighten every image of a batch (:func:`straighten` with Otsu masks); stateless.
 
     Parameters
@@ -214,11 +216,3 @@ class Straightener(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Straighten each image of ``X`` (an (n, H, W) array or a list of 2-D arrays)."""
         return [straighten(image, p_arm_up=self.p_arm_up) for image in X]
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags
