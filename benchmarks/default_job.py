@@ -18,7 +18,7 @@ import time
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.augmentation import Augmenter
-from chromoskl.cli import DEFAULT_N_SAMPLES, RECIPES
+from chromoskl.cli import DEFAULT_N_SAMPLES, RECIPES, segmenter_params
 from chromoskl.datasets import make_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
@@ -42,18 +42,15 @@ def run(name: str, seed: int) -> dict:
     n_samples = change.pop("n_samples", DEFAULT_N_SAMPLES)
     augment = change.pop("augment", False)
     recipe = {**RECIPES["generated"], **change}
+    recipe["module"] = recipe["module"]["unet"]
     started = time.perf_counter()
     data = make_overlapping_chromosomes(n_samples=n_samples, random_state=seed)
     generated_s = time.perf_counter() - started
     train, test, _ = holdout_indices(len(data.images), data.groups, kind="grouped",
                                      test_size=0.2, random_state=seed)
     seg = ChromosomeSegmenter(
-        "unet", max_epochs=recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-        lr_schedule=recipe["lr_schedule"], criterion=recipe["criterion"],
-        ab_loss=recipe["ab_loss"], ab_decoding=recipe["ab_decoding"],
-        channels_last=recipe["channels_last"], precision="auto", random_state=seed, verbose=0,
+        "unet", **segmenter_params(recipe), precision="auto", random_state=seed, verbose=0,
         augment=Augmenter(hflip=0.5, vflip=0.5, rot90=0.5, random_state=seed) if augment else None,
-        **{f"module__{k}": v for k, v in recipe["module"]["unet"].items()},
     )
     seg.fit(data.images[train], data.labels[train], groups=data.groups[train])
     fit_s = time.perf_counter() - started - generated_s

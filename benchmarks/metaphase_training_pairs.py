@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.cli import RECIPES
+from chromoskl.cli import RECIPES, segmenter_params
 from chromoskl.datasets import make_metaphase, make_overlapping_pairs
 from chromoskl.metaphase import MetaphaseSeparator, subtract_background, to_segmenter_pixels
 from chromoskl.metrics import segmentation_scores
@@ -57,14 +57,9 @@ def main(argv=None) -> None:
     pairs = metaphase_pairs(args.seed, args.max_pairs, args.angles, args.shifts)
     train, test, _ = holdout_indices(len(pairs.images), pairs.groups, kind="grouped",
                                      test_size=0.2, random_state=0)
-    recipe = RECIPES["generated"]
-    seg = ChromosomeSegmenter(
-        "unet", max_epochs=recipe["epochs"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-        lr_schedule=recipe["lr_schedule"], criterion=recipe["criterion"],
-        ab_loss=recipe["ab_loss"], ab_decoding=recipe["ab_decoding"],
-        channels_last=recipe["channels_last"], precision="auto", random_state=0, verbose=1,
-        **{f"module__{k}": v for k, v in recipe["module"]["unet"].items()},
-    )
+    recipe = {**RECIPES["generated"], "module": RECIPES["generated"]["module"]["unet"]}
+    seg = ChromosomeSegmenter("unet", **segmenter_params(recipe), precision="auto",
+                              random_state=0, verbose=1)
     seg.fit(pairs.images[train], pairs.labels[train], groups=pairs.groups[train])
     scores = segmentation_scores(pairs.labels[test], seg.predict(pairs.images[test]))
     seg.save(args.out)

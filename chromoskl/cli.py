@@ -72,13 +72,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+# The recipe entries that are ChromosomeSegmenter parameters of the same name.
+RECIPE_PARAMS = ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding",
+                 "channels_last")
+
+
+def segmenter_params(settings: dict) -> dict:
+    """The ``ChromosomeSegmenter`` parameters of a recipe whose ``module`` holds one network's.
+
+    ``settings`` is :func:`_training_settings`'s result, or a ``RECIPES`` entry with its
+    ``module`` narrowed to one architecture (as the benchmarks use it).
+    """
+    return {
+        "max_epochs": settings["epochs"],
+        **{name: settings[name] for name in RECIPE_PARAMS},
+        **{f"module__{key}": value for key, value in settings["module"].items()},
+    }
+
+
 def _training_settings(args) -> dict:
     """The recipe for the data source, overridden by every flag that was given."""
     recipe = RECIPES["generated" if args.data is None else "file"]
     settings = {
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)
-        for name in ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding",
-                     "channels_last")
+        for name in RECIPE_PARAMS
     }
     if settings["lr_schedule"] == "none":
         settings["lr_schedule"] = None
@@ -220,15 +237,9 @@ def _train(args) -> int:
     grouped = data.groups is not None and kind.startswith("grouped")
     groups = data.groups[train] if grouped else None
     seg = ChromosomeSegmenter(
-        args.arch, max_epochs=settings["epochs"], batch_size=settings["batch_size"],
-        lr=settings["lr"], lr_schedule=settings["lr_schedule"],
-        criterion=settings["criterion"], ab_loss=settings["ab_loss"],
-        ab_decoding=settings["ab_decoding"], max_minutes=args.max_minutes,
-        channels_last=settings["channels_last"],
+        args.arch, **segmenter_params(settings), max_minutes=args.max_minutes,
         precision=None if args.precision == "fp32" else args.precision, device=args.device,
-        random_state=args.seed, verbose=1,
-        callbacks=[("checkpoint", saver)],
-        **{f"module__{k}": v for k, v in module.items()},
+        random_state=args.seed, verbose=1, callbacks=[("checkpoint", saver)],
     )
     print(f"chromoskl: training {args.arch} on {len(train)} images ({source}), "
           f"holding out {len(test)} ({kind})", flush=True)
