@@ -143,3 +143,21 @@ def test_cli_karyogram_bad_classifier_file_is_one_line(segmenter_file, metaphase
                  str(not_a_model), str(raw)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a saved chromosome classifier" in err[0]
+
+
+def test_a_chromosome_classifier_pipeline_classifies_the_cut_outs(metaphase):
+    """The skorch classifier (a tiny module, so no torchvision) behind PadToSquare/Resize."""
+    from chromoskl import ChromosomeClassifier
+    from tests.test_recognition_classifier import TinyNet
+
+    data = make_karyotype_chromosomes(2, image_size=32, random_state=0)
+    network = ChromosomeClassifier(module=TinyNet, module__n_classes=24, max_epochs=2,
+                                   augmenter=None, train_split=None, random_state=0,
+                                   verbose=0)
+    model = make_pipeline(PadToSquare(), ResizeImages(16), network).fit(data.images,
+                                                                         data.target)
+    found = classify_chromosomes(metaphase.image, metaphase.masks, model)
+    expected = model.predict_proba(cut_out_chromosomes(metaphase.image, metaphase.masks))
+    np.testing.assert_allclose(found.proba, expected, rtol=1e-5)
+    np.testing.assert_allclose(found.proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert (found.classes >= 0).all() and len(found.names) == len(metaphase.masks)
