@@ -17,6 +17,10 @@ What is compared (issue 10):
   (both IoU >= 0.5), count error and seconds, the segmenter against the baseline
   (threshold and components only), side by side.
 - ``--overlay PATH``: the overlay of one generated metaphase (for the README).
+- ``--arm-rule``: the single/cluster rule alone (no segmenter) for each
+  ``--arm-width-ratios``: on generated metaphases (``--crossings`` x ``--seeds``), how many
+  components holding a crossed pair are called clusters and how many single chromosomes
+  are; on ``DAPI.tif``, how many components have more than two arms.
 
 Command lines (2-core CPU; models from ``chromoskl train``)::
 
@@ -25,6 +29,7 @@ Command lines (2-core CPU; models from ``chromoskl train``)::
         --out-dir /work/runs/i10
     python benchmarks/metaphase.py --synthetic --model /work/runs/seg-i10-gen/model.pt \\
         --crossings 2 5 10 --seeds 0 1 2 --overlay docs/metaphase_overlay.png
+    python benchmarks/metaphase.py --arm-rule --crossings 10 --seeds 0 1 2 3 4
 
 Nothing is asserted: the numbers go to standard output as markdown (``--json`` also
 writes them). Goal of the issue: every crossed pair separated, mean IoU >= 0.85.
@@ -176,6 +181,57 @@ def synthetic(model: Path, crossings, seeds, overlay: Path | None) -> dict:
     return summary
 
 
+def arm_rule(ratios, crossings, seeds) -> dict:
+    """Crossings caught and singles called clusters by ``count_arms`` at each width ratio."""
+    from skimage import io
+
+    from chromoskl.datasets import make_metaphase
+    from chromoskl.metaphase import (
+        MetaphaseSeparator,
+        count_arms,
+        foreground_mask,
+        label_components,
+        subtract_background,
+    )
+
+    separator = MetaphaseSeparator(None)
+
+    def components(image):
+        corrected = subtract_background(image, separator.background_radius)
+        foreground = foreground_mask(corrected, separator.threshold,
+                                     min_area=separator.min_area)
+        return label_components(foreground)
+
+    generated = []  # (component mask, holds a crossed pair)
+    for n in crossings:
+        for seed in seeds:
+            data = make_metaphase(N_CHROMOSOMES, n_overlaps=n, random_state=seed)
+            labels, regions = components(data.image)
+            crossed = {tuple(sorted(pair)) for pair in data.crossed.tolist()}
+            for region in regions:
+                inside = labels == region.label
+                held = tuple(np.flatnonzero((data.masks & inside).any(axis=(1, 2))).tolist())
+                if len(held) == 1 or held in crossed:
+                    generated.append((region.image, len(held) == 2))
+    dapi_regions = components(io.imread(DAPI))[1] if DAPI.is_file() else []
+    rows = {}
+    n_crossed = sum(is_pair for _, is_pair in generated)
+    print(f"\n{n_crossed} crossing components, {len(generated) - n_crossed} single "
+          f"chromosomes (generated); DAPI.tif: {len(dapi_regions)} components\n")
+    print("| arm width ratio | crossings caught | singles called clusters | DAPI components "
+          "with more than 2 arms |\n|---|---|---|---|")
+    for ratio in ratios:
+        arms = [(count_arms(image, width_ratio=ratio), is_pair) for image, is_pair in generated]
+        caught = sum(a > 2 for a, is_pair in arms if is_pair)
+        false = sum(a > 2 for a, is_pair in arms if not is_pair)
+        dapi = sum(count_arms(r.image, width_ratio=ratio) > 2 for r in dapi_regions)
+        rows[ratio] = {"caught": caught, "crossed": n_crossed, "singles_flagged": false,
+                       "singles": len(generated) - n_crossed, "dapi_flagged": dapi}
+        print(f"| {ratio} | {caught} / {n_crossed} | {false} / {len(generated) - n_crossed} | "
+              f"{dapi if dapi_regions else '-'} |")
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true")
@@ -189,6 +245,9 @@ def main(argv=None) -> None:
     parser.add_argument("--overlay", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--arm-rule", action="store_true")
+    parser.add_argument("--arm-width-ratios", type=float, nargs="+",
+                        default=[1.0, 0.85, 0.7, 0.55, 0.45])
     args = parser.parse_args(argv)
     import torch
 
@@ -202,6 +261,8 @@ def main(argv=None) -> None:
         report["dapi"] = dapi(args.model, args.repeats, args.out_dir)
     if args.synthetic:
         report["synthetic"] = synthetic(args.model, args.crossings, args.seeds, args.overlay)
+    if args.arm_rule:
+        report["arm_rule"] = arm_rule(args.arm_width_ratios, args.crossings, args.seeds)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 
