@@ -111,7 +111,7 @@ def _separate_timed(separator, image, repeats: int):
     return result, statistics.median(seconds), statistics.median(cpu)
 
 
-def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
+def dapi(model: Path, repeats: int, out_dir: Path | None, **separator_params) -> dict:
     import tifffile
 
     from chromoskl import ChromosomeSegmenter
@@ -120,7 +120,8 @@ def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
     image = tifffile.imread(DAPI)
     rows = {}
     for name, seg in (("baseline", None), ("segmenter", ChromosomeSegmenter.load(model))):
-        result, seconds, cpu = _separate_timed(MetaphaseSeparator(seg), image, repeats)
+        result, seconds, cpu = _separate_timed(MetaphaseSeparator(seg, **separator_params), image,
+                                               repeats)
         sources = list(result.source)
         rows[name] = {"found": len(sources), "single": sources.count("single"),
                       "cluster": sources.count("cluster"),
@@ -140,14 +141,15 @@ def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
     return rows
 
 
-def synthetic(model: Path, crossings, seeds, overlay: Path | None) -> dict:
+def synthetic(model: Path, crossings, seeds, overlay: Path | None, **separator_params) -> dict:
     from chromoskl import ChromosomeSegmenter
     from chromoskl.datasets import make_metaphase
     from chromoskl.metaphase import MetaphaseSeparator, save_overlay
     from chromoskl.metrics import instance_scores
 
-    separators = {"baseline": MetaphaseSeparator(None),
-                  "segmenter": MetaphaseSeparator(ChromosomeSegmenter.load(model))}
+    separators = {"baseline": MetaphaseSeparator(None, **separator_params),
+                  "segmenter": MetaphaseSeparator(ChromosomeSegmenter.load(model),
+                                                  **separator_params)}
     rows = {}
     for n in crossings:
         for seed in seeds:
@@ -245,6 +247,9 @@ def main(argv=None) -> None:
     parser.add_argument("--overlay", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--arm-width-ratio", type=float,
+                        help="MetaphaseSeparator(arm_width_ratio=...) for --dapi and "
+                        "--synthetic (default: the separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -257,10 +262,13 @@ def main(argv=None) -> None:
         report["calibrate"] = calibrate()
     if (args.dapi or args.synthetic) and args.model is None:
         parser.error("--dapi and --synthetic need --model")
+    separator_params = ({} if args.arm_width_ratio is None
+                        else {"arm_width_ratio": args.arm_width_ratio})
     if args.dapi:
-        report["dapi"] = dapi(args.model, args.repeats, args.out_dir)
+        report["dapi"] = dapi(args.model, args.repeats, args.out_dir, **separator_params)
     if args.synthetic:
-        report["synthetic"] = synthetic(args.model, args.crossings, args.seeds, args.overlay)
+        report["synthetic"] = synthetic(args.model, args.crossings, args.seeds, args.overlay,
+                                        **separator_params)
     if args.arm_rule:
         report["arm_rule"] = arm_rule(args.arm_width_ratios, args.crossings, args.seeds)
     if args.json is not None:
