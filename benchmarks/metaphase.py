@@ -17,6 +17,10 @@ What is compared (issue 10):
   (both IoU >= 0.5), count error and seconds, the segmenter against the baseline
   (threshold and components only), side by side.
 - ``--overlay PATH``: the overlay of one generated metaphase (for the README).
+- ``--arm-rule``: the single/cluster rule alone (no segmenter) for each
+  ``--arm-width-ratios``: on generated metaphases (``--crossings`` x ``--seeds``), how many
+  components holding a crossed pair are called clusters and how many single chromosomes
+  are; on ``DAPI.tif``, how many components have more than two arms.
 
 Command lines (2-core CPU; models from ``chromoskl train``)::
 
@@ -25,6 +29,7 @@ Command lines (2-core CPU; models from ``chromoskl train``)::
         --out-dir /work/runs/i10
     python benchmarks/metaphase.py --synthetic --model /work/runs/seg-i10-gen/model.pt \\
         --crossings 2 5 10 --seeds 0 1 2 --overlay docs/metaphase_overlay.png
+    python benchmarks/metaphase.py --arm-rule --crossings 10 --seeds 0 1 2 3 4
 
 Nothing is asserted: the numbers go to standard output as markdown (``--json`` also
 writes them). Goal of the issue: every crossed pair separated, mean IoU >= 0.85.
@@ -106,7 +111,7 @@ def _separate_timed(separator, image, repeats: int):
     return result, statistics.median(seconds), statistics.median(cpu)
 
 
-def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
+def dapi(model: Path, repeats: int, out_dir: Path | None, **separator_params) -> dict:
     import tifffile
 
     from chromoskl import ChromosomeSegmenter
@@ -115,7 +120,8 @@ def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
     image = tifffile.imread(DAPI)
     rows = {}
     for name, seg in (("baseline", None), ("segmenter", ChromosomeSegmenter.load(model))):
-        result, seconds, cpu = _separate_timed(MetaphaseSeparator(seg), image, repeats)
+        result, seconds, cpu = _separate_timed(MetaphaseSeparator(seg, **separator_params), image,
+                                               repeats)
         sources = list(result.source)
         rows[name] = {"found": len(sources), "single": sources.count("single"),
                       "cluster": sources.count("cluster"),
@@ -135,14 +141,15 @@ def dapi(model: Path, repeats: int, out_dir: Path | None) -> dict:
     return rows
 
 
-def synthetic(model: Path, crossings, seeds, overlay: Path | None) -> dict:
+def synthetic(model: Path, crossings, seeds, overlay: Path | None, **separator_params) -> dict:
     from chromoskl import ChromosomeSegmenter
     from chromoskl.datasets import make_metaphase
     from chromoskl.metaphase import MetaphaseSeparator, save_overlay
     from chromoskl.metrics import instance_scores
 
-    separators = {"baseline": MetaphaseSeparator(None),
-                  "segmenter": MetaphaseSeparator(ChromosomeSegmenter.load(model))}
+    separators = {"baseline": MetaphaseSeparator(None, **separator_params),
+                  "segmenter": MetaphaseSeparator(ChromosomeSegmenter.load(model),
+                                                  **separator_params)}
     rows = {}
     for n in crossings:
         for seed in seeds:
@@ -176,6 +183,57 @@ def synthetic(model: Path, crossings, seeds, overlay: Path | None) -> dict:
     return summary
 
 
+def arm_rule(ratios, crossings, seeds) -> dict:
+    """Crossings caught and singles called clusters by ``count_arms`` at each width ratio."""
+    from skimage import io
+
+    from chromoskl.datasets import make_metaphase
+    from chromoskl.metaphase import (
+        MetaphaseSeparator,
+        count_arms,
+        foreground_mask,
+        label_components,
+        subtract_background,
+    )
+
+    separator = MetaphaseSeparator(None)
+
+    def components(image):
+        corrected = subtract_background(image, separator.background_radius)
+        foreground = foreground_mask(corrected, separator.threshold,
+                                     min_area=separator.min_area)
+        return label_components(foreground)
+
+    generated = []  # (component mask, holds a crossed pair)
+    for n in crossings:
+        for seed in seeds:
+            data = make_metaphase(N_CHROMOSOMES, n_overlaps=n, random_state=seed)
+            labels, regions = components(data.image)
+            crossed = {tuple(sorted(pair)) for pair in data.crossed.tolist()}
+            for region in regions:
+                inside = labels == region.label
+                held = tuple(np.flatnonzero((data.masks & inside).any(axis=(1, 2))).tolist())
+                if len(held) == 1 or held in crossed:
+                    generated.append((region.image, len(held) == 2))
+    dapi_regions = components(io.imread(DAPI))[1] if DAPI.is_file() else []
+    rows = {}
+    n_crossed = sum(is_pair for _, is_pair in generated)
+    print(f"\n{n_crossed} crossing components, {len(generated) - n_crossed} single "
+          f"chromosomes (generated); DAPI.tif: {len(dapi_regions)} components\n")
+    print("| arm width ratio | crossings caught | singles called clusters | DAPI components "
+          "with more than 2 arms |\n|---|---|---|---|")
+    for ratio in ratios:
+        arms = [(count_arms(image, width_ratio=ratio), is_pair) for image, is_pair in generated]
+        caught = sum(a > 2 for a, is_pair in arms if is_pair)
+        false = sum(a > 2 for a, is_pair in arms if not is_pair)
+        dapi = sum(count_arms(r.image, width_ratio=ratio) > 2 for r in dapi_regions)
+        rows[ratio] = {"caught": caught, "crossed": n_crossed, "singles_flagged": false,
+                       "singles": len(generated) - n_crossed, "dapi_flagged": dapi}
+        print(f"| {ratio} | {caught} / {n_crossed} | {false} / {len(generated) - n_crossed} | "
+              f"{dapi if dapi_regions else '-'} |")
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true")
@@ -189,6 +247,12 @@ def main(argv=None) -> None:
     parser.add_argument("--overlay", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--arm-width-ratio", type=float,
+                        help="MetaphaseSeparator(arm_width_ratio=...) for --dapi and "
+                        "--synthetic (default: the separator's)")
+    parser.add_argument("--arm-rule", action="store_true")
+    parser.add_argument("--arm-width-ratios", type=float, nargs="+",
+                        default=[1.0, 0.85, 0.7, 0.55, 0.45])
     args = parser.parse_args(argv)
     import torch
 
@@ -198,10 +262,15 @@ def main(argv=None) -> None:
         report["calibrate"] = calibrate()
     if (args.dapi or args.synthetic) and args.model is None:
         parser.error("--dapi and --synthetic need --model")
+    separator_params = ({} if args.arm_width_ratio is None
+                        else {"arm_width_ratio": args.arm_width_ratio})
     if args.dapi:
-        report["dapi"] = dapi(args.model, args.repeats, args.out_dir)
+        report["dapi"] = dapi(args.model, args.repeats, args.out_dir, **separator_params)
     if args.synthetic:
-        report["synthetic"] = synthetic(args.model, args.crossings, args.seeds, args.overlay)
+        report["synthetic"] = synthetic(args.model, args.crossings, args.seeds, args.overlay,
+                                        **separator_params)
+    if args.arm_rule:
+        report["arm_rule"] = arm_rule(args.arm_width_ratios, args.crossings, args.seeds)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 

@@ -158,6 +158,8 @@ def test_predict_clone_and_parameter_errors():
     assert clone(separator).get_params()["min_area"] == 40
     with pytest.raises(ValueError, match="pixel_scale must be a positive number.*min_area"):
         MetaphaseSeparator(pixel_scale=0, min_area=-1).separate(images[0])
+    with pytest.raises(ValueError, match="arm_width_ratio must be a positive number"):
+        MetaphaseSeparator(arm_width_ratio=0).separate(images[0])
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 

@@ -112,6 +112,16 @@ def test_arms_of_a_rod_a_bent_rod_a_t_and_an_x():
     assert count_arms(ring) == 0
 
 
+def test_short_arms_of_a_crossing_count_from_a_fraction_of_the_width():
+    # two 10-px-wide rods crossing, each sticking out 10 px (one width) past the other
+    plus = _rod((80, 80), (35, 25), (44, 54)) | _rod((80, 80), (25, 35), (54, 44))
+    assert count_arms(plus, width_ratio=1.0) < 3  # arms of one width are pruned as spurs
+    assert count_arms(plus, width_ratio=0.7) == 4
+    assert count_arms(plus, min_length=5) == 4  # an explicit length wins over the ratio
+    rod = _rod((100, 100), (20, 10), (29, 79))
+    assert count_arms(rod, width_ratio=0.45) == 2  # a rod's end spurs stay below half a width
+
+
 def test_medial_axis_length_of_straight_and_diagonal_rods():
     bar = _rod((40, 80), (18, 10), (22, 69))  # 60 px long, 5 wide
     assert 50 <= medial_axis_length(bar) <= 60

@@ -18,7 +18,7 @@ def _ends(skeleton: np.ndarray) -> np.ndarray:
     return skeleton & (neighbours == 1)
 
 
-def count_arms(mask, min_length: float | None = None) -> int:
+def count_arms(mask, min_length: float | None = None, *, width_ratio: float = 1.0) -> int:
     """The number of arms of the skeleton of ``mask`` once its short spurs are pruned.
 
     A chromosome, however bent, is a rod: its skeleton is a path with two ends. Two that
@@ -35,9 +35,13 @@ def count_arms(mask, min_length: float | None = None) -> int:
     mask : ndarray of bool, shape (H, W)
         One connected shape.
     min_length : float or None, default=None
-        Shortest arm, in skeleton pixels; None: the shape's width (twice the median distance
-        from its skeleton to its outline), which no spur exceeds and which crossing
-        chromosomes' arms do.
+        Shortest arm, in skeleton pixels; None: ``width_ratio`` times the shape's width
+        (twice the median distance from its skeleton to its outline).
+    width_ratio : float, default=1.0
+        The shortest arm as a multiple of the width, when ``min_length`` is None. Spurs of
+        a rod's square ends stay under about half its width; the arms of crossing
+        chromosomes are longer than that, but an arm cut short by the edge of the other
+        chromosome may be shorter than one width.
 
     Returns
     -------
@@ -48,7 +52,8 @@ def count_arms(mask, min_length: float | None = None) -> int:
     skeleton = skeletonize(mask)
     if min_length is None:
         distance = ndi.distance_transform_edt(mask)
-        min_length = 2.0 * float(np.median(distance[skeleton])) if skeleton.any() else 0.0
+        width = 2.0 * float(np.median(distance[skeleton])) if skeleton.any() else 0.0
+        min_length = width_ratio * width
     steps = int(np.ceil(min_length))
     pruned = skeleton.copy()
     for _ in range(steps):

@@ -81,6 +81,9 @@ class MetaphaseSeparator(BaseEstimator):
         Components less solid (area / convex hull area) are clusters.
     max_arms : int, default=2
         Components whose pruned skeleton has more arms are clusters (an X has 4).
+    arm_width_ratio : float, default=0.7
+        Shortest skeleton branch that counts as an arm, as a multiple of the component's
+        width (:func:`~chromoskl.metaphase.count_arms`).
     area_ratio : float, default=2.2
         Components larger than this times the median component are clusters.
     max_area_ratio : float, default=8.0
@@ -121,6 +124,7 @@ class MetaphaseSeparator(BaseEstimator):
         min_area=60,
         min_solidity=0.5,
         max_arms=2,
+        arm_width_ratio=0.7,
         area_ratio=2.2,
         max_area_ratio=8.0,
         input_shape=(94, 93),
@@ -135,6 +139,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.min_area = min_area
         self.min_solidity = min_solidity
         self.max_arms = max_arms
+        self.arm_width_ratio = arm_width_ratio
         self.area_ratio = area_ratio
         self.max_area_ratio = max_area_ratio
         self.input_shape = input_shape
@@ -162,6 +167,7 @@ class MetaphaseSeparator(BaseEstimator):
         positive("min_area", self.min_area, integer=True)
         positive("max_rounds", self.max_rounds, integer=True)
         positive("max_arms", self.max_arms, integer=True)
+        positive("arm_width_ratio", self.arm_width_ratio)
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
         if self.grey_scale != "auto":
@@ -215,7 +221,7 @@ class MetaphaseSeparator(BaseEstimator):
         components, regions = label_components(foreground)
         kinds = classify_components(
             regions, min_solidity=self.min_solidity, max_arms=self.max_arms,
-            area_ratio=self.area_ratio,
+            arm_width_ratio=self.arm_width_ratio, area_ratio=self.area_ratio,
             max_area_ratio=self.max_area_ratio,
         )
         singles = [r.area for r, kind in zip(regions, kinds) if kind == SINGLE]
@@ -290,7 +296,8 @@ class MetaphaseSeparator(BaseEstimator):
             return False
         main = parts == np.bincount(parts.ravel())[1:].argmax() + 1
         (region,) = measure.regionprops(main.astype(np.uint8))
-        return region.solidity >= self.min_solidity and count_arms(main) <= self.max_arms
+        return (region.solidity >= self.min_solidity
+                and count_arms(main, width_ratio=self.arm_width_ratio) <= self.max_arms)
 
     def _result(self, pieces, shape, components, factor) -> Bunch:
         masks = np.zeros((len(pieces), *shape), dtype=bool)
