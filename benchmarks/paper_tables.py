@@ -128,6 +128,7 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from chromoskl import ChromosomeSegmenter  # noqa: E402
 from chromoskl._geometry import centre_crop, centre_pad  # noqa: E402
+from chromoskl.classes import N_CLASSES  # noqa: E402
 from chromoskl.datasets import (  # noqa: E402
     load_overlapping_chromosomes,
     make_overlapping_chromosomes,
@@ -162,7 +163,6 @@ DEFAULT_DATA = (
 SEED = 0
 TEST_SIZE = 0.2
 STEP = "segmenter"
-N_CLASSES = 4
 COLUMNS = {
     "overlap_iou": "overlap IoU",
     "chromosome_a_iou": "A IoU",

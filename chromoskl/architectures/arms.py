@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._adaptive import AMAC, ASSP
 from ._context import DAC, PPM, RMP, ResPath
 from .unet import UNet
@@ -133,7 +134,7 @@ class ARMSNet(UNet):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         base_channels: int = 32,
         depth: int = 4,
         skip: str | None = None,

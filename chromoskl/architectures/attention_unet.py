@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._blocks import (
     AttentionGate,
     ConvBlock,
@@ -86,7 +87,7 @@ class AttentionUNet(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         channels: Sequence[int] = (64, 128, 256),
         batch_norm: bool = True,
         dropout: float = 0.0,

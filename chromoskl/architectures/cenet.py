@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._blocks import check_divisible, check_network_params
 from ._context import DAC, RMP
 
@@ -120,7 +121,7 @@ class CENet(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         channels: Sequence[int] = (64, 128, 256, 512),
         blocks: Sequence[int] = (3, 4, 6, 3),
     ) -> None:

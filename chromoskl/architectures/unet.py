@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._blocks import ConvBlock, UpConv, check_divisible, check_network_params
 
 __all__ = ["UNet"]
@@ -60,7 +61,7 @@ class UNet(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         base_channels: int = 64,
         depth: int = 2,
         batch_norm: bool = True,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._blocks import (
     AttentionGate,
     ConvBlock,
@@ -107,7 +108,7 @@ class UNetPlusPlus(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         channels: Sequence[int] = (32, 64, 128, 256, 512),
         attention: bool = True,
         deep_supervision: bool = True,
