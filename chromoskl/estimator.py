@@ -37,6 +37,7 @@ from ._validation import (
 from .architectures import resolve_architecture
 from .classes import N_CLASSES, labels_to_instances  # noqa: F401 (public here before)
 from .decoding import a_is_larger, decode_labels
+from .exceptions import UnknownNameError
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
 from .schedules import KeepBestWeights, OneCycle
 from .splits import ValidationSplit
@@ -250,8 +251,8 @@ class ChromosomeSegmenter(NeuralNet):
         problems = []
         try:
             resolve_architecture(self.arch)
-        except (KeyError, TypeError) as error:
-            problems.append(str(error).strip("'\""))
+        except (UnknownNameError, TypeError) as error:
+            problems.append(str(error))
         try:
             resolve_criterion(self.criterion)
         except (ValueError, TypeError) as error:

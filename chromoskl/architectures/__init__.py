@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..exceptions import UnknownNameError
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
 from .attention_unet import AttentionUNet
 from .cenet import CENet
@@ -51,8 +52,9 @@ def resolve_architecture(arch) -> type[nn.Module]:
 
     Raises
     ------
-    KeyError
-        For an unknown name; the message lists the known ones.
+    chromoskl.exceptions.UnknownNameError
+        For an unknown name (a ``KeyError`` and a ``ValueError``); the message lists the
+        known ones.
     TypeError
         For anything that is neither a name nor an ``nn.Module`` subclass.
     """
@@ -60,9 +62,7 @@ def resolve_architecture(arch) -> type[nn.Module]:
         try:
             return ARCHITECTURES[arch.lower()]
         except KeyError:
-            known = ", ".join(sorted(ARCHITECTURES))
-            message = f"Unknown architecture {arch!r}; known architectures: {known}."
-            raise KeyError(message) from None
+            raise UnknownNameError("architecture", arch, ARCHITECTURES) from None
     if isinstance(arch, type) and issubclass(arch, nn.Module):
         return arch
     raise TypeError(
