@@ -4,6 +4,13 @@
 :func:`create_model` builds one by name. Every constructor argument has a default, and every
 ``forward`` returns logits of shape (N, out_channels, H, W), the final map first when a
 network also returns auxiliary (deep supervision) maps.
+
+Every network takes the same size parameters: ``in_channels``, ``out_channels``,
+``base_channels`` (the channels of the first level), ``depth`` (the halvings between the
+first and the deepest level, each doubling the channels) and ``channels`` (the channels of
+each level, for widths that do not double; None by default). Their defaults are the
+published networks. :func:`record` collects what the inner blocks decide during a forward
+pass (attention coefficients, adaptive rates and pool sizes) from forward hooks.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..exceptions import UnknownNameError
+from ._diagnostics import Recording, record
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
 from .attention_unet import AttentionUNet
 from .cenet import CENet
@@ -21,6 +29,8 @@ __all__ = [
     "ARCHITECTURES",
     "create_model",
     "resolve_architecture",
+    "record",
+    "Recording",
     "UNet",
     "AttentionUNet",
     "UNetPlusPlus",
