@@ -20,6 +20,7 @@ __all__ = [
     "CLASS_NAMES",
     "SHORT_CLASS_NAMES",
     "CHROMOSOME_LABELS",
+    "A_B_EXCHANGED",
     "labels_to_instances",
 ]
 
@@ -32,6 +33,8 @@ CLASS_NAMES = ("background", "chromosome A", "chromosome B", "overlap")
 SHORT_CLASS_NAMES = ("background", "a", "b", "overlap")
 #: the classes that make each whole chromosome: A = A only + overlap, B = B only + overlap
 CHROMOSOME_LABELS = ((CHROMOSOME_A, OVERLAP), (CHROMOSOME_B, OVERLAP))
+#: the class each class becomes when A and B are exchanged, indexed by class: (0, 2, 1, 3)
+A_B_EXCHANGED = (BACKGROUND, CHROMOSOME_B, CHROMOSOME_A, OVERLAP)
 
 
 def labels_to_instances(labels) -> np.ndarray:

@@ -30,13 +30,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .classes import CHROMOSOME_LABELS, N_CLASSES
+from .classes import A_B_EXCHANGED, CHROMOSOME_LABELS, N_CLASSES
 
 __all__ = ["order_by_area", "a_is_larger", "link_crossing_arms", "decode_labels"]
 
 ORDERS = ("area", "network")
 # Labels with 1 and 2 exchanged, indexed by label: np.take(_EXCHANGE_AB, labels).
-_EXCHANGE_AB = np.array([0, 2, 1, 3], dtype=np.uint8)
+_EXCHANGE_AB = np.array(A_B_EXCHANGED, dtype=np.uint8)
 # 8-connectivity within an image, none across the images of a stack (axis 0).
 _EIGHT_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _EIGHT_IN_PLANE[1] = True

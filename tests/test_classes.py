@@ -14,6 +14,7 @@ def test_the_four_classes_and_the_two_chromosomes():
     assert (classes.BACKGROUND, classes.CHROMOSOME_A, classes.CHROMOSOME_B, classes.OVERLAP) == (
         0, 1, 2, 3)
     assert classes.CHROMOSOME_LABELS == ((1, 3), (2, 3))
+    assert classes.A_B_EXCHANGED == (0, 2, 1, 3)
     assert len(classes.CLASS_NAMES) == len(classes.SHORT_CLASS_NAMES) == classes.N_CLASSES
 
 
@@ -23,6 +24,17 @@ def test_labels_to_instances_puts_the_overlap_in_both_chromosomes():
     assert masks.shape == (1, 2, 2, 4) and masks.dtype == bool
     np.testing.assert_array_equal(masks[0, 0], [[0, 1, 0, 1], [1, 1, 1, 0]])
     np.testing.assert_array_equal(masks[0, 1], [[0, 0, 1, 1], [1, 1, 0, 0]])
+
+
+def test_exchanging_a_and_b_twice_gives_the_labels_back():
+    labels = np.array([[0, 1, 2, 3, 1]])
+    once = np.take(classes.A_B_EXCHANGED, labels)
+    np.testing.assert_array_equal(once, [[0, 2, 1, 3, 2]])
+    np.testing.assert_array_equal(np.take(classes.A_B_EXCHANGED, once), labels)
+    # the whole chromosomes trade places, the overlap stays in both
+    np.testing.assert_array_equal(
+        classes.labels_to_instances(once[None]), classes.labels_to_instances(labels[None])[:, ::-1]
+    )
 
 
 def test_the_old_public_names_are_the_same_objects():
