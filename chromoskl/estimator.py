@@ -35,7 +35,7 @@ from ._validation import (
     check_label_window,
 )
 from .architectures import resolve_architecture
-from .classes import N_CLASSES, labels_to_instances  # noqa: F401 (public here before)
+from .classes import N_CLASSES, labels_to_instances
 from .decoding import a_is_larger, decode_labels
 from .exceptions import UnknownNameError
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion

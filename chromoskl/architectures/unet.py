@@ -50,6 +50,9 @@ class UNet(nn.Module):
     ----------
     input_divisor : int
         Height and width of an input must be multiples of this (``2**depth``).
+    gates : torch.nn.ModuleList
+        What each decoder level does to its skip before concatenating it, deepest first:
+        ``gate(skip, upsampled)``, which returns the skip unchanged in U-Net (no weights).
 
     Notes
     -----
