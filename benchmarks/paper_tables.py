@@ -128,6 +128,7 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from chromoskl import ChromosomeSegmenter  # noqa: E402
 from chromoskl._geometry import centre_crop, centre_pad  # noqa: E402
+from chromoskl.classes import N_CLASSES  # noqa: E402
 from chromoskl.datasets import (  # noqa: E402
     load_overlapping_chromosomes,
     make_overlapping_chromosomes,
@@ -162,7 +163,6 @@ DEFAULT_DATA = (
 SEED = 0
 TEST_SIZE = 0.2
 STEP = "segmenter"
-N_CLASSES = 4
 COLUMNS = {
     "overlap_iou": "overlap IoU",
     "chromosome_a_iou": "A IoU",
@@ -238,16 +238,17 @@ def _networks(width: int) -> dict[str, dict]:
             "criterion": "bce",
         },
         "cenet": {
-            "arch": "cenet", "module__channels": (2 * w, 4 * w, 8 * w, 16 * w), "pad": PAD_128,
+            "arch": "cenet", "module__base_channels": 2 * w, "module__depth": 3, "pad": PAD_128,
             "criterion": "bce", **({} if w == 32 else {"module__blocks": (1, 1, 1, 1)}),
         },
         "attention_unet": {
-            "arch": "attention_unet", "module__channels": (2 * w, 4 * w, 8 * w), "pad": PAD_128,
+            "arch": "attention_unet", "module__base_channels": 2 * w, "module__depth": 2,
+            "pad": PAD_128,
             "criterion": "mse",
         },
         "unetpp": {
-            "arch": "unetpp", "module__channels": (w, 2 * w, 4 * w, 8 * w, 16 * w),
-            "pad": PAD_128, "criterion": "bce",
+            "arch": "unetpp", "module__base_channels": w, "module__depth": 4, "pad": PAD_128,
+            "criterion": "bce",
         },
     }
 

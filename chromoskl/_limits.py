@@ -117,8 +117,8 @@ def check_network_size(build, name: str, *, available: int | None = None) -> Non
     check_memory(
         count * TRAINING_BYTES_PER_PARAMETER,
         f"The network {name} has {count:,} parameters and",
-        "Choose fewer channels or a smaller depth (module__base_channels, module__depth, "
-        "module__channels).",
+        "Choose fewer channels or a smaller depth (module__base_channels, module__depth, or "
+        "module__channels for widths that do not double).",
         available=available,
     )
 

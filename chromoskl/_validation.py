@@ -10,6 +10,7 @@ import numpy as np
 from scipy import sparse
 
 from ._geometry import centre_offsets, centre_pad
+from .classes import N_CLASSES
 
 __all__ = [
     "check_image_array",
@@ -126,7 +127,7 @@ def check_images(X, *, name: str = "X") -> np.ndarray:
     return array
 
 
-def integer_labels(y, *, n_classes: int = 4, name: str = "y") -> np.ndarray:
+def integer_labels(y, *, n_classes: int = N_CLASSES, name: str = "y") -> np.ndarray:
     """The one rule for the dtype of labels everywhere (``fit``, ``score``, the scorers and
     :func:`~chromoskl.metrics.segmentation_scores`), as an int64 array.
 
@@ -165,7 +166,7 @@ def integer_labels(y, *, n_classes: int = 4, name: str = "y") -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
-def check_labels(y, *, n_classes: int = 4, name: str = "y", ndims=(3,)) -> np.ndarray:
+def check_labels(y, *, n_classes: int = N_CLASSES, name: str = "y", ndims=(3,)) -> np.ndarray:
     """Return label maps as an int64 array of shape (n, h, w) with values in 0..n_classes-1.
 
     The dtype follows :func:`integer_labels` (whole-number floats yes, booleans no).
@@ -202,7 +203,7 @@ def check_labels(y, *, n_classes: int = 4, name: str = "y", ndims=(3,)) -> np.nd
     return array
 
 
-def check_images_and_labels(X, y, *, n_classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def check_images_and_labels(X, y, *, n_classes: int = N_CLASSES) -> tuple[np.ndarray, np.ndarray]:
     """Check images and labels together; centre smaller labels on the images.
 
     Label maps smaller than the images (for instance 94x93 labels of images padded to 128x128

@@ -28,6 +28,7 @@ from ._cli_support import (
     positive_float,
 )
 from ._intensity import IntensityWarning
+from .classes import N_CLASSES
 
 __all__ = ["main"]
 
@@ -345,7 +346,7 @@ def _predict(args) -> int:
             io.imsave(args.out / f"{path.stem}_labels.png", labels, check_contrast=False)
             picture = (overlay(image, labels) * 255).round().astype(np.uint8)
             io.imsave(args.out / f"{path.stem}_overlay.png", picture, check_contrast=False)
-            counts = np.bincount(labels.ravel(), minlength=4)
+            counts = np.bincount(labels.ravel(), minlength=N_CLASSES)
             print(f"chromoskl: {path}: A {counts[1]} px, B {counts[2]} px, overlap {counts[3]} px "
                   f"-> {args.out}/{path.stem}_labels.png, _overlay.png")
         else:

@@ -30,12 +30,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .classes import A_B_EXCHANGED, CHROMOSOME_LABELS, N_CLASSES
+
 __all__ = ["order_by_area", "a_is_larger", "link_crossing_arms", "decode_labels"]
 
-N_CLASSES = 4
 ORDERS = ("area", "network")
 # Labels with 1 and 2 exchanged, indexed by label: np.take(_EXCHANGE_AB, labels).
-_EXCHANGE_AB = np.array([0, 2, 1, 3], dtype=np.uint8)
+_EXCHANGE_AB = np.array(A_B_EXCHANGED, dtype=np.uint8)
 # 8-connectivity within an image, none across the images of a stack (axis 0).
 _EIGHT_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _EIGHT_IN_PLANE[1] = True
@@ -384,7 +385,7 @@ def _overlap_shape(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _chromosome_pieces(labels: np.ndarray) -> np.ndarray:
     """Connected components (8-connectivity) of A = {1, 3} plus those of B = {2, 3}, per image."""
     count = np.zeros(len(labels), dtype=np.intp)
-    for chromosome in ((1, 3), (2, 3)):
+    for chromosome in CHROMOSOME_LABELS:
         pieces, _ = ndi.label(np.isin(labels, chromosome), _EIGHT_IN_PLANE)
         last_id = np.maximum.accumulate(pieces.reshape(len(labels), -1).max(axis=1))
         count += np.diff(last_id, prepend=0)

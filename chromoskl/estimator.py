@@ -35,15 +35,15 @@ from ._validation import (
     check_label_window,
 )
 from .architectures import resolve_architecture
+from .classes import N_CLASSES, labels_to_instances
 from .decoding import a_is_larger, decode_labels
+from .exceptions import UnknownNameError
 from .losses import SwapInvariantLoss, labels_already_checked, resolve_criterion
 from .schedules import KeepBestWeights, OneCycle
 from .splits import ValidationSplit
 
 __all__ = ["ChromosomeSegmenter"]
 
-#: class indices of the two whole chromosomes (DESIGN: A = {1, 3}, B = {2, 3})
-CHROMOSOME_CLASSES = ((1, 3), (2, 3))
 _FORMAT = "chromoskl-model"
 _LR_SCHEDULES = (None, "step", "plateau", "onecycle")
 _AB_LOSSES = ("fixed", "swap_invariant")
@@ -251,8 +251,8 @@ class ChromosomeSegmenter(NeuralNet):
         problems = []
         try:
             resolve_architecture(self.arch)
-        except (KeyError, TypeError) as error:
-            problems.append(str(error).strip("'\""))
+        except (UnknownNameError, TypeError) as error:
+            problems.append(str(error))
         try:
             resolve_criterion(self.criterion)
         except (ValueError, TypeError) as error:
@@ -410,7 +410,7 @@ class ChromosomeSegmenter(NeuralNet):
     def _n_classes(self) -> int:
         """Number of classes: ``module__out_channels``, else the network's default."""
         classes = self._module_int("out_channels")
-        return 4 if classes is None else classes
+        return N_CLASSES if classes is None else classes
 
     def _module_int(self, name: str) -> int | None:
         """An integer parameter of the network: ``module__<name>``, else its default, else
@@ -745,12 +745,6 @@ class ChromosomeSegmenter(NeuralNet):
         inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         state = "fitted" if getattr(self, "initialized_", False) else "unfitted"
         return f"ChromosomeSegmenter({inner}) [{state}]"
-
-
-def labels_to_instances(labels: np.ndarray) -> np.ndarray:
-    """Split label masks (n, H, W) into whole-chromosome masks (n, 2, H, W) bool."""
-    labels = np.asarray(labels)
-    return np.stack([np.isin(labels, classes) for classes in CHROMOSOME_CLASSES], axis=1)
 
 
 def swap_channels_by_area(proba: np.ndarray) -> np.ndarray:

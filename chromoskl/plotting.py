@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .classes import CLASS_NAMES
+
 __all__ = ["CLASS_COLOURS", "CLASS_NAMES", "colour_labels", "overlay", "plot_predictions",
            "plot_history"]
 
-CLASS_NAMES = ("background", "chromosome A", "chromosome B", "overlap")
 #: RGB in 0..1 for classes 0..3: black, red, green (B), yellow (A + B)
 CLASS_COLOURS = np.array(
     [[0.0, 0.0, 0.0], [0.90, 0.20, 0.20], [0.20, 0.75, 0.30], [1.0, 0.85, 0.10]]

@@ -37,9 +37,9 @@ def test_estimator_and_raw_loop_train_identically_on_the_cpu(throughput, tmp_pat
 
 
 def test_a_parameter_the_network_lacks_is_ignored_with_a_note(throughput):
-    kept, dropped = throughput.module_params_for("cenet", {"base_channels": 4, "blocks": [1]})
+    kept, dropped = throughput.module_params_for("cenet", {"up_mode": "bilinear", "blocks": [1]})
     assert kept == {"blocks": [1]}
-    assert dropped == ["base_channels"]
+    assert dropped == ["up_mode"]
 
 
 def test_padding_centres_like_the_estimator(throughput):

@@ -39,8 +39,8 @@ def test_padding_limit(shape, divisor, refused):
 
 NETWORKS = {
     "unet": {"module__depth": 3, "module__base_channels": 4},
-    "attention_unet": {"module__channels": (4, 8, 16, 32)},
-    "unetpp": {"module__channels": (4, 8, 16, 32)},
+    "attention_unet": {"module__depth": 3, "module__base_channels": 4},
+    "unetpp": {"module__depth": 3, "module__base_channels": 4},
 }
 
 

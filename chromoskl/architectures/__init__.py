@@ -4,12 +4,21 @@
 :func:`create_model` builds one by name. Every constructor argument has a default, and every
 ``forward`` returns logits of shape (N, out_channels, H, W), the final map first when a
 network also returns auxiliary (deep supervision) maps.
+
+Every network takes the same size parameters: ``in_channels``, ``out_channels``,
+``base_channels`` (the channels of the first level), ``depth`` (the halvings between the
+first and the deepest level, each doubling the channels) and ``channels`` (the channels of
+each level, for widths that do not double; None by default). Their defaults are the
+published networks. :func:`record` collects what the inner blocks decide during a forward
+pass (attention coefficients, adaptive rates and pool sizes) from forward hooks.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
+from ..exceptions import UnknownNameError
+from ._diagnostics import Recording, record
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
 from .attention_unet import AttentionUNet
 from .cenet import CENet
@@ -20,6 +29,8 @@ __all__ = [
     "ARCHITECTURES",
     "create_model",
     "resolve_architecture",
+    "record",
+    "Recording",
     "UNet",
     "AttentionUNet",
     "UNetPlusPlus",
@@ -51,8 +62,9 @@ def resolve_architecture(arch) -> type[nn.Module]:
 
     Raises
     ------
-    KeyError
-        For an unknown name; the message lists the known ones.
+    chromoskl.exceptions.UnknownNameError
+        For an unknown name (a ``KeyError`` and a ``ValueError``); the message lists the
+        known ones.
     TypeError
         For anything that is neither a name nor an ``nn.Module`` subclass.
     """
@@ -60,9 +72,7 @@ def resolve_architecture(arch) -> type[nn.Module]:
         try:
             return ARCHITECTURES[arch.lower()]
         except KeyError:
-            known = ", ".join(sorted(ARCHITECTURES))
-            message = f"Unknown architecture {arch!r}; known architectures: {known}."
-            raise KeyError(message) from None
+            raise UnknownNameError("architecture", arch, ARCHITECTURES) from None
     if isinstance(arch, type) and issubclass(arch, nn.Module):
         return arch
     raise TypeError(

@@ -11,8 +11,10 @@ worked example of an 8x8 map (the bottom of ARMS Net on 128x128 inputs):
 
 The paper gives these corrections for the 8x8 map only; here they apply to every map (a rate
 below 1, a pool size of 1, become 3). Sizes are computed in ``forward`` from the map actually
-seen, so one fitted network serves inputs of several sizes; the last ones used are kept on the
-block (``last_rates``, ``last_kernel_sizes``).
+seen, so one fitted network serves inputs of several sizes. Nothing is written on the block
+during ``forward``: ``AMAC.rates_for(h, w)`` and ``ASSP.kernel_sizes_for(h, w)`` say what a
+map of that size gets, and :func:`chromoskl.architectures.record` collects them from forward
+hooks.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class AMAC(nn.Module):
     each branch passes through ReLU and the branches are added to the input, the residual sum
     of CE-Net's DAC, which AMAC adapts (ARMS Fig. 4). The branch weights do not depend on
     the rate: they are applied with ``F.conv2d(..., dilation=rate, padding=rate)``, so one
-    fitted block serves maps of any size. The rates of the last call are in ``last_rates``.
+    fitted block serves maps of any size. :meth:`rates_for` gives the rates of a map size.
 
     Readings where the paper is silent: the ReLU on each branch (as in DAC), and one 1x1
     convolution shared by the branches, as CE-Net's published DAC shares its 1x1
@@ -167,12 +169,13 @@ class AMAC(nn.Module):
             nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
         self.conv1x1 = nn.Conv2d(channels, channels, 1)
         nn.init.zeros_(self.conv1x1.bias)
-        self.last_rates: tuple[int, ...] | None = None
+
+    def rates_for(self, h: int, w: int) -> tuple[int, ...]:
+        """The atrous rates of the branches for an ``h`` x ``w`` input map."""
+        return self.rates if self.rates is not None else amac_rates(h, w, self.levels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        rates = self.rates if self.rates is not None else amac_rates(h, w, self.levels)
-        self.last_rates = rates
+        rates = self.rates_for(*x.shape[-2:])
         out = x
         for weight, bias, rate in zip(self.weights, self.biases, rates):
             branch = F.conv2d(x, weight, bias, padding=rate, dilation=rate)
@@ -190,7 +193,7 @@ class ASSP(nn.Module):
     (:func:`assp_kernel_sizes`: 4, 2, 3 on an 8x8 map; clamped per axis to a smaller map).
     Each pooled map is reduced by its own 1x1 convolution, upsampled (bilinear) back to the
     map size, and stacked with the input (ARMS Fig. 5), giving ``channels + levels``
-    channels. The sizes of the last call are in ``last_kernel_sizes``.
+    channels. :meth:`kernel_sizes_for` gives the pool sizes of a map size.
 
     Readings where the paper is silent: max pooling (as CE-Net's RMP) and a reduction to
     one channel per branch (as RMP's).
@@ -220,18 +223,20 @@ class ASSP(nn.Module):
         self.levels = levels
         self.sizes = sizes
         self.convs = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in range(levels))
-        self.last_kernel_sizes: tuple[tuple[int, int], ...] | None = None
 
     @property
     def out_channels_added(self) -> int:
         """Channels appended to the input."""
         return self.levels
 
+    def kernel_sizes_for(self, h: int, w: int) -> tuple[tuple[int, int], ...]:
+        """The (height, width) of each branch's pool for an ``h`` x ``w`` input map."""
+        sizes = self.sizes if self.sizes is not None else assp_kernel_sizes(h, w, self.levels)
+        return tuple((min(k, h), min(k, w)) for k in sizes)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        sizes = self.sizes if self.sizes is not None else assp_kernel_sizes(h, w, self.levels)
-        kernels = tuple((min(k, h), min(k, w)) for k in sizes)
-        self.last_kernel_sizes = kernels
+        kernels = self.kernel_sizes_for(h, w)
         maps = [
             _upsample_to(conv(F.max_pool2d(x, k, stride=2)), (h, w))
             for conv, k in zip(self.convs, kernels)

@@ -17,6 +17,7 @@ __all__ = [
     "check_divisible",
     "check_network_params",
     "level_widths",
+    "network_widths",
     "MAX_DEPTH",
 ]
 
@@ -111,9 +112,9 @@ class AttentionGate(nn.Module):
 
     Attributes
     ----------
-    last_coefficients : torch.Tensor or None
-        The coefficients ``alpha`` of the last forward pass, detached, of shape
-        (N, 1, H, W) with the skip's H and W; ``None`` before the first call.
+    sigmoid : torch.nn.Sigmoid
+        Gives the coefficients ``alpha``, of shape (N, 1, H, W) with the skip's H and W: a
+        forward hook on it sees them (:func:`chromoskl.architectures.record` does that).
 
     Raises
     ------
@@ -138,7 +139,7 @@ class AttentionGate(nn.Module):
         self.w_x = _conv1x1(skip_channels, inter, batch_norm, bias=False)
         self.w_g = _conv1x1(gate_channels, inter, batch_norm, bias=True)
         self.psi = _conv1x1(inter, 1, batch_norm, bias=True)
-        self.last_coefficients: torch.Tensor | None = None
+        self.sigmoid = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         if x.shape[0] != g.shape[0] or x.shape[-2:] != g.shape[-2:]:
@@ -147,8 +148,7 @@ class AttentionGate(nn.Module):
                 f"width, got skip {tuple(x.shape)} and gate {tuple(g.shape)}; upsample the "
                 "gating signal first (e.g. with UpConv)."
             )
-        alpha = torch.sigmoid(self.psi(torch.relu(self.w_x(x) + self.w_g(g))))
-        self.last_coefficients = alpha.detach()
+        alpha = self.sigmoid(self.psi(torch.relu(self.w_x(x) + self.w_g(g))))
         return x * alpha
 
 
@@ -202,6 +202,22 @@ def check_network_params(
         problems.append(f"dropout must be a probability in [0, 1), got {dropout!r}")
     if problems:
         raise ValueError(f"Invalid {name} parameters: " + "; ".join(problems) + ".")
+
+
+def network_widths(
+    base_channels: int, depth: int, channels, published: tuple[int, ...]
+) -> list[int]:
+    """Channels of every level, the first level first: the size parameters every network
+    of this package shares.
+
+    ``base_channels * 2**level`` for ``level = 0 .. depth`` (each halving of the map doubles
+    the channels), unless ``channels`` gives them level by level (then ``base_channels``
+    and ``depth`` are not used). ``base_channels`` and ``depth`` must already be checked
+    (:func:`check_network_params`); ``channels`` is checked here (:func:`level_widths`).
+    """
+    if channels is None:
+        return [int(base_channels) * 2**level for level in range(int(depth) + 1)]
+    return level_widths(channels, published)
 
 
 def level_widths(channels, published: tuple[int, ...]) -> list[int]:

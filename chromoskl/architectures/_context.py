@@ -2,8 +2,9 @@
 
 Blocks whose sizes depend on the feature map (the clamped pools of :class:`RMP`, and ARMS Net's
 AMAC and ASSP in ``_adaptive``) compute them in ``forward`` from the map actually seen, so that
-one fitted network serves inputs of several sizes; the sizes used by the last call are kept on
-the block (``last_kernel_sizes``, ``last_rates``) for inspection.
+one fitted network serves inputs of several sizes. A pure method (``kernel_sizes_for``,
+``rates_for``) gives them for a map size, and :func:`chromoskl.architectures.record` collects
+them during a forward pass from hooks; nothing is written on the block in ``forward``.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ class RMP(nn.Module):
     Departure: a pool larger than the feature map is clamped to the map (per axis), so
     that small inputs work (a 96x96 image gives a 3x3 map at the bottom of CE-Net, where
     pools of 5 and 6 would fail); the clamped pool is then a global max over that axis.
-    The sizes used by the last call are in ``last_kernel_sizes``.
+    :meth:`kernel_sizes_for` gives the pool sizes of a map size.
 
     Parameters
     ----------
@@ -173,17 +174,19 @@ class RMP(nn.Module):
             _check_positive("pool size", size)
         self.pool_sizes = tuple(pool_sizes)
         self.conv = nn.Conv2d(channels, 1, 1)
-        self.last_kernel_sizes: tuple[tuple[int, int], ...] | None = None
 
     @property
     def out_channels_added(self) -> int:
         """Channels appended to the input."""
         return len(self.pool_sizes)
 
+    def kernel_sizes_for(self, h: int, w: int) -> tuple[tuple[int, int], ...]:
+        """The (height, width) of each pool for an ``h`` x ``w`` input map, clamped to it."""
+        return tuple((min(k, h), min(k, w)) for k in self.pool_sizes)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        kernels = tuple((min(k, h), min(k, w)) for k in self.pool_sizes)
-        self.last_kernel_sizes = kernels
+        kernels = self.kernel_sizes_for(h, w)
         maps = [_upsample_to(self.conv(F.max_pool2d(x, k, stride=k)), (h, w)) for k in kernels]
         return torch.cat([*maps, x], dim=1)
 

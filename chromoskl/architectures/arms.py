@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._adaptive import AMAC, ASSP
 from ._context import DAC, PPM, RMP, ResPath
 from .unet import UNet
@@ -89,6 +90,9 @@ class ARMSNet(UNet):
         Channels of the first level; each pooling doubles them.
     depth : int, default=4
         Number of max-poolings.
+    channels : sequence of int or None, default=None
+        Channels of each level, the first level first and the bottleneck last, for widths
+        that do not double; then ``base_channels`` and ``depth`` are not used.
     skip : {"respath", "plain"} or None, default=None
         Res Paths on the skips, or U-Net's plain concatenated skips. None: the class's
         default (``"respath"`` for every network here).
@@ -127,15 +131,17 @@ class ARMSNet(UNet):
     N. Ibtehaz, M. S. Rahman. MultiResUNet. Neural Networks 121, 2020.
     """
 
+    published_channels = (32, 64, 128, 256, 512)
     default_skip: str = "respath"
     default_bottleneck: tuple[str, ...] = ("amac", "assp")
 
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         base_channels: int = 32,
         depth: int = 4,
+        channels: Sequence[int] | None = None,
         skip: str | None = None,
         bottleneck: Sequence[str] | None = None,
         amac_rates: Sequence[int] | None = None,
@@ -154,7 +160,9 @@ class ARMSNet(UNet):
         self._amac_rates = amac_rates
         self._assp_sizes = assp_sizes
         super().__init__(
-            in_channels, out_channels, base_channels, depth, batch_norm, dropout, up_mode
+            in_channels=in_channels, out_channels=out_channels, base_channels=base_channels,
+            depth=depth, channels=channels, batch_norm=batch_norm, dropout=dropout,
+            up_mode=up_mode,
         )
 
     def _skip_path(self, level: int, channels: int, depth: int) -> nn.Module:

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
-from ._blocks import (
-    AttentionGate,
-    ConvBlock,
-    UpConv,
-    check_divisible,
-    check_network_params,
-    level_widths,
-)
+from ..classes import N_CLASSES
+from ._blocks import AttentionGate
+from .unet import UNet
 
 __all__ = ["AttentionUNet"]
 
 
-class AttentionUNet(nn.Module):
+class AttentionUNet(UNet):
     """Attention U-Net for 4-class segmentation of overlapping chromosomes.
 
     A U-Net (encoder of double 3x3 convolutions and 2x2 max-poolings, decoder of 2x2
     transposed convolutions and double convolutions) in which every skip connection is
     multiplied by the coefficients of an :class:`~chromoskl.architectures._blocks.AttentionGate`
     before it is concatenated; the gating signal is the coarser decoder level after its
-    transposed convolution. A final 1x1 convolution gives the logits.
+    transposed convolution. A final 1x1 convolution gives the logits. It is
+    :class:`~chromoskl.architectures.unet.UNet` with one change, its ``_skip_gate`` hook
+    (as ARMS Net changes U-Net's skip paths and bottleneck); the weights of the U-Net part
+    have the same names as in U-Net.
 
     The defaults are the network of the thesis (Lemma 2023, Table 1 and section 4.4) on
     Pommier's data, checked against its text: encoder filters 64/128/256 (three blocks of two
@@ -52,20 +49,30 @@ class AttentionUNet(nn.Module):
         Channels of the input image (1: the grey DAPI image).
     out_channels : int, default=4
         Classes: background, chromosome A, chromosome B, overlap.
-    channels : sequence of int, default=(64, 128, 256)
-        Channels of each encoder level, the last being the bottleneck; the decoder uses them
-        in reverse, without the bottleneck. ``len(channels) - 1`` max-poolings.
+    base_channels : int, default=64
+        Channels of the first level; each pooling doubles them.
+    depth : int, default=2
+        Number of max-poolings (the bottleneck has ``base_channels * 2**depth`` channels).
+    channels : sequence of int or None, default=None
+        Channels of each encoder level, the last being the bottleneck, for widths that do
+        not double; the decoder uses them in reverse, without the bottleneck. Then
+        ``base_channels`` and ``depth`` are not used and there are ``len(channels) - 1``
+        max-poolings.
     batch_norm : bool, default=True
         Batch normalisation after every convolution, attention gates included.
     dropout : float, default=0.0
         Dropout after the bottleneck block.
+    up_mode : {"transpose", "bilinear"}, default="transpose"
+        The thesis's 2x2 transposed convolution, or bilinear upsampling and a 1x1
+        convolution.
 
     Attributes
     ----------
     input_divisor : int
-        Height and width of an input must be multiples of this (``2**(len(channels) - 1)``).
+        Height and width of an input must be multiples of this (``2**depth``).
     gates : torch.nn.ModuleList
-        The attention gates, deepest first; each keeps its ``last_coefficients``.
+        The attention gates, deepest first. Their coefficients are seen by a forward hook
+        (:func:`chromoskl.architectures.record`).
 
     Raises
     ------
@@ -86,43 +93,20 @@ class AttentionUNet(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
-        channels: Sequence[int] = (64, 128, 256),
+        out_channels: int = N_CLASSES,
+        base_channels: int = 64,
+        depth: int = 2,
+        channels: Sequence[int] | None = None,
         batch_norm: bool = True,
         dropout: float = 0.0,
+        up_mode: str = "transpose",
     ) -> None:
-        super().__init__()
-        check_network_params(
-            type(self).__name__, in_channels=in_channels, out_channels=out_channels,
-            dropout=dropout,
+        super().__init__(
+            in_channels=in_channels, out_channels=out_channels, base_channels=base_channels,
+            depth=depth, channels=channels, batch_norm=batch_norm, dropout=dropout,
+            up_mode=up_mode,
         )
-        widths = level_widths(channels, published=(64, 128, 256))
-        self.input_divisor = 2 ** (len(widths) - 1)
-        self.encoder = nn.ModuleList()
-        c_in = in_channels
-        for width in widths[:-1]:
-            self.encoder.append(ConvBlock(c_in, width, batch_norm))
-            c_in = width
-        self.pool = nn.MaxPool2d(2)
-        self.bottleneck = ConvBlock(widths[-2], widths[-1], batch_norm, dropout)
-        self.ups = nn.ModuleList()
-        self.gates = nn.ModuleList()
-        self.decoder = nn.ModuleList()
-        for deep, shallow in zip(widths[:0:-1], widths[-2::-1]):
-            self.ups.append(UpConv(deep, shallow))
-            self.gates.append(AttentionGate(shallow, shallow, batch_norm=batch_norm))
-            self.decoder.append(ConvBlock(2 * shallow, shallow, batch_norm))
-        self.head = nn.Conv2d(widths[0], out_channels, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_divisible(x, self.input_divisor, type(self).__name__)
-        skips = []
-        for block in self.encoder:
-            x = block(x)
-            skips.append(x)
-            x = self.pool(x)
-        x = self.bottleneck(x)
-        for up, gate, block, skip in zip(self.ups, self.gates, self.decoder, reversed(skips)):
-            g = up(x)
-            x = block(torch.cat([gate(skip, g), g], dim=1))
-        return self.head(x)
+    def _skip_gate(self, channels: int, batch_norm: bool) -> nn.Module:
+        """An attention gate on the skip, gated by the upsampled coarser level."""
+        return AttentionGate(channels, channels, batch_norm=batch_norm)

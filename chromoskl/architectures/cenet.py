@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._blocks import check_divisible, check_network_params
+from ..classes import N_CLASSES
+from ._blocks import MAX_DEPTH, check_divisible, check_network_params, network_widths
 from ._context import DAC, RMP
 
 __all__ = ["CENet"]
@@ -66,14 +67,15 @@ class CENet(nn.Module):
     """CE-Net (Context Encoder Network) for 4-class segmentation of overlapping chromosomes.
 
     A ResNet-34-style encoder (stem: 7x7 convolution of stride 2, batch norm, ReLU, 3x3
-    max-pool of stride 2; then four stages of basic residual blocks, 3/4/6/3 by default, the
-    last three halving the size), a context extractor at the bottom (the dense atrous
+    max-pool of stride 2; then ``depth + 1`` stages of basic residual blocks, four of
+    3/4/6/3 blocks and 64/128/256/512 channels by default, all but the first halving the
+    size), a context extractor at the bottom (the dense atrous
     convolution block :class:`~chromoskl.architectures._context.DAC`, then residual
     multi-kernel pooling :class:`~chromoskl.architectures._context.RMP`), and a decoder of
     blocks (1x1 conv -> 3x3 transposed conv of stride 2 -> 1x1 conv) whose outputs are
     *added* to the encoder features of the same size. A 4x4 transposed convolution of stride 2
-    and two 3x3 convolutions (``channels[0] // 2`` wide, 32 by default) give the logits at the
-    input size. The layout follows the authors' published code (Guzaiwang/CE-Net, ``CE_Net_``).
+    and two 3x3 convolutions (half the first stage's width, 32 by default) give the logits at
+    the input size. The layout follows the authors' published code (Guzaiwang/CE-Net, ``CE_Net_``).
 
     Departures from Gu et al. (2019):
 
@@ -84,7 +86,9 @@ class CENet(nn.Module):
       over the classes);
     - RMP pools larger than the bottom feature map are clamped to it (a 96x96 input gives
       a 3x3 map, smaller than the pools of 5 and 6);
-    - widths and blocks per stage are parameters, so that tests can build a tiny network.
+    - widths, number of stages and blocks per stage are parameters, so that tests can build a
+      tiny network; ``base_channels`` and ``depth`` mean what they mean in the U-Nets (the
+      first stage's channels, doubled at each of the ``depth`` halvings between stages).
 
     Parameters
     ----------
@@ -92,20 +96,27 @@ class CENet(nn.Module):
         Channels of the input image (1: the grey DAPI image).
     out_channels : int, default=4
         Classes: background, chromosome A, chromosome B, overlap.
-    channels : sequence of int, default=(64, 128, 256, 512)
-        Widths of the four encoder stages (ResNet-34's).
+    base_channels : int, default=64
+        Channels of the first encoder stage (ResNet-34's 64); each further stage doubles them.
+    depth : int, default=3
+        Halvings between the first and the last encoder stage: ``depth + 1`` stages
+        (ResNet-34's four). The stem halves the image twice more.
+    channels : sequence of int or None, default=None
+        Channels of each encoder stage, for widths that do not double; then
+        ``base_channels`` and ``depth`` are not used and there are ``len(channels)`` stages.
     blocks : sequence of int, default=(3, 4, 6, 3)
-        Basic residual blocks per encoder stage (ResNet-34's).
+        Basic residual blocks per encoder stage (ResNet-34's), one count per stage.
 
     Attributes
     ----------
     input_divisor : int
-        Height and width of an input must be multiples of this (32: five halvings).
+        Height and width of an input must be multiples of this (``2**(depth + 2)``: 32, five
+        halvings, by default).
 
     Raises
     ------
     ValueError
-        If ``channels`` or ``blocks`` does not have four positive entries.
+        If ``channels`` and ``blocks`` do not give one positive integer per stage.
 
     References
     ----------
@@ -115,21 +126,25 @@ class CENet(nn.Module):
     K. He, X. Zhang, S. Ren, J. Sun. Deep Residual Learning for Image Recognition. CVPR 2016.
     """
 
-    input_divisor = 32
-
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
-        channels: Sequence[int] = (64, 128, 256, 512),
+        out_channels: int = N_CLASSES,
+        base_channels: int = 64,
+        depth: int = 3,
+        channels: Sequence[int] | None = None,
         blocks: Sequence[int] = (3, 4, 6, 3),
     ) -> None:
         super().__init__()
         check_network_params(
-            type(self).__name__, in_channels=in_channels, out_channels=out_channels
+            type(self).__name__, in_channels=in_channels, out_channels=out_channels,
+            depth=depth, base_channels=base_channels,
         )
+        if channels is None:
+            channels = network_widths(base_channels, depth, None, published=_RESNET34_WIDTHS)
         channels, blocks = _check_stages(channels, blocks)
-        c1, c2, c3, c4 = channels
+        self.input_divisor = 2 ** (len(channels) + 1)
+        c1 = channels[0]
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, c1, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(c1),
@@ -138,17 +153,16 @@ class CENet(nn.Module):
         )
         self.encoder = nn.ModuleList(
             _encoder_stage(c_in, c_out, n, stride=1 if i == 0 else 2)
-            for i, (c_in, c_out, n) in enumerate(zip((c1, c1, c2, c3), channels, blocks))
+            for i, (c_in, c_out, n) in enumerate(zip((c1, *channels[:-1]), channels, blocks))
         )
-        self.dac = DAC(c4)
-        self.rmp = RMP(c4)
+        bottom = channels[-1]
+        self.dac = DAC(bottom)
+        self.rmp = RMP(bottom)
+        # one block per stage, deepest first; the last one keeps the first stage's width
+        widths_in = (bottom + self.rmp.out_channels_added, *channels[-2::-1])
+        widths_out = (*channels[-2::-1], c1)
         self.decoder = nn.ModuleList(
-            [
-                _DecoderBlock(c4 + self.rmp.out_channels_added, c3),
-                _DecoderBlock(c3, c2),
-                _DecoderBlock(c2, c1),
-                _DecoderBlock(c1, c1),
-            ]
+            _DecoderBlock(c_in, c_out) for c_in, c_out in zip(widths_in, widths_out)
         )
         head = max(1, c1 // 2)
         self.head = nn.Sequential(
@@ -172,15 +186,25 @@ class CENet(nn.Module):
         return self.head(self.decoder[-1](x))
 
 
+_RESNET34_WIDTHS = (64, 128, 256, 512)
+
+
 def _check_stages(channels: Sequence[int], blocks: Sequence[int]) -> tuple[tuple, tuple]:
-    """Validate the four stage widths and block counts."""
+    """Validate the stage widths and block counts: one positive integer of each per stage."""
     channels, blocks = tuple(channels), tuple(blocks)
     for name, values in (("channels", channels), ("blocks", blocks)):
-        if len(values) != 4 or any(
+        if not 2 <= len(values) <= MAX_DEPTH + 1 or any(
             isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
         ):
             raise ValueError(
-                f"{name} must be four positive integers (one per encoder stage), got {values!r}; "
-                "e.g. channels=(64, 128, 256, 512), blocks=(3, 4, 6, 3)."
+                f"{name} must be positive integers, one per encoder stage (2 to {MAX_DEPTH + 1} "
+                f"stages; ResNet-34's are four positive integers: channels={_RESNET34_WIDTHS}, "
+                f"blocks=(3, 4, 6, 3)), got {values!r}."
             )
+    if len(channels) != len(blocks):
+        raise ValueError(
+            f"blocks must give one count per encoder stage, {len(channels)} here (depth + 1), "
+            f"got {blocks!r} for the stages of channels={channels!r}; ResNet-34's are four "
+            f"positive integers: channels={_RESNET34_WIDTHS}, blocks=(3, 4, 6, 3)."
+        )
     return channels, blocks

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
-from ._blocks import ConvBlock, UpConv, check_divisible, check_network_params
+from ..classes import N_CLASSES
+from ._blocks import ConvBlock, UpConv, check_divisible, check_network_params, network_widths
 
 __all__ = ["UNet"]
 
@@ -34,6 +37,10 @@ class UNet(nn.Module):
         Channels of the first level; each pooling doubles them.
     depth : int, default=2
         Number of max-poolings (the bottleneck has ``base_channels * 2**depth`` channels).
+    channels : sequence of int or None, default=None
+        Channels of each level, the first level first and the bottleneck last, for widths
+        that do not double; then ``base_channels`` and ``depth`` are not used and there
+        are ``len(channels) - 1`` max-poolings.
     batch_norm : bool, default=True
     dropout : float, default=0.0
         Dropout after the bottleneck block.
@@ -43,11 +50,17 @@ class UNet(nn.Module):
     ----------
     input_divisor : int
         Height and width of an input must be multiples of this (``2**depth``).
+    gates : torch.nn.ModuleList
+        What each decoder level does to its skip before concatenating it, deepest first:
+        ``gate(skip, upsampled)``, which returns the skip unchanged in U-Net (no weights).
 
     Notes
     -----
-    Subclasses change what the skips pass through (``_skip_path``) and what follows the
-    bottleneck block (``_context``): ARMS Net and its ablations are built that way.
+    ``base_channels``, ``depth`` and ``channels`` are the size parameters of every network
+    in :mod:`chromoskl.architectures`. Subclasses change what the skips pass through on the
+    way down (``_skip_path``), what follows the bottleneck block (``_context``) and how the
+    decoder gates a skip before concatenating it (``_skip_gate``): ARMS Net and its
+    ablations change the first two, Attention U-Net the third.
 
     References
     ----------
@@ -57,12 +70,16 @@ class UNet(nn.Module):
     Between Overlapping Human Chromosomes. NIPS 2017 Workshop on Machine Learning for Health.
     """
 
+    #: the channels of the published network, named by the error for a bad ``channels``
+    published_channels: tuple[int, ...] = (64, 128, 256)
+
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
+        out_channels: int = N_CLASSES,
         base_channels: int = 64,
         depth: int = 2,
+        channels: Sequence[int] | None = None,
         batch_norm: bool = True,
         dropout: float = 0.0,
         up_mode: str = "transpose",
@@ -72,7 +89,10 @@ class UNet(nn.Module):
             type(self).__name__, in_channels=in_channels, out_channels=out_channels,
             dropout=dropout, depth=depth, base_channels=base_channels,
         )
-        widths = [base_channels * 2**level for level in range(depth + 1)]
+        widths = network_widths(
+            base_channels, depth, channels, published=self.published_channels
+        )
+        depth = len(widths) - 1
         self.input_divisor = 2**depth
         self.encoder = nn.ModuleList()
         c_in = in_channels
@@ -86,9 +106,11 @@ class UNet(nn.Module):
         self.bottleneck = ConvBlock(widths[-2], widths[-1], batch_norm, dropout)
         self.context, c_bottom = self._context(widths[-1])
         self.ups = nn.ModuleList()
+        self.gates = nn.ModuleList()  # deepest first, as the decoder
         self.decoder = nn.ModuleList()
         for deep, shallow in zip([c_bottom, *widths[-2:0:-1]], widths[-2::-1]):
             self.ups.append(UpConv(deep, shallow, up_mode))
+            self.gates.append(self._skip_gate(shallow, batch_norm))
             self.decoder.append(ConvBlock(2 * shallow, shallow, batch_norm))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
@@ -100,6 +122,11 @@ class UNet(nn.Module):
         """Modules after the bottleneck block and the channels leaving them: none in U-Net."""
         return nn.Sequential(), channels
 
+    def _skip_gate(self, channels: int, batch_norm: bool) -> nn.Module:
+        """What the decoder does to a skip of ``channels`` channels, called as
+        ``gate(skip, upsampled)`` before the two are concatenated: nothing in U-Net."""
+        return _Ungated()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_divisible(x, self.input_divisor, type(self).__name__)
         skips = []
@@ -108,6 +135,14 @@ class UNet(nn.Module):
             skips.append(path(x))
             x = self.pool(x)
         x = self.context(self.bottleneck(x))
-        for up, block, skip in zip(self.ups, self.decoder, reversed(skips)):
-            x = block(torch.cat([skip, up(x)], dim=1))
+        for up, gate, block, skip in zip(self.ups, self.gates, self.decoder, reversed(skips)):
+            x = up(x)
+            x = block(torch.cat([gate(skip, x), x], dim=1))
         return self.head(x)
+
+
+class _Ungated(nn.Module):
+    """U-Net's skip, concatenated as it is: ``gate(skip, upsampled)`` returns ``skip``."""
+
+    def forward(self, skip: torch.Tensor, upsampled: torch.Tensor) -> torch.Tensor:
+        return skip

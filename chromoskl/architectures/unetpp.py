@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..classes import N_CLASSES
 from ._blocks import (
     AttentionGate,
     ConvBlock,
     UpConv,
     check_divisible,
     check_network_params,
-    level_widths,
+    network_widths,
 )
 
 __all__ = ["UNetPlusPlus"]
@@ -26,7 +27,7 @@ class UNetPlusPlus(nn.Module):
     double 3x3 convolution. ``X^{i,0}`` is the encoder; for ``j >= 1``, ``X^{i,j}`` convolves
     the concatenation of ``X^{i,0}, ..., X^{i,j-1}`` and of ``U(X^{i+1,j-1})``, the coarser
     node brought to level ``i`` by its own 2x2 transposed convolution (Zhou et al., eq. 1).
-    Nodes of level ``i`` have ``channels[i]`` channels.
+    Nodes of level ``i`` have ``base_channels * 2**i`` channels (or ``channels[i]``).
 
     With ``attention=True`` (Attention UNet++, Li et al. 2020), each node ``X^{i,j}`` with
     ``j >= 1`` passes its newest skip input ``X^{i,j-1}`` through an
@@ -61,8 +62,13 @@ class UNetPlusPlus(nn.Module):
         Channels of the input image (1: the grey DAPI image).
     out_channels : int, default=4
         Classes: background, chromosome A, chromosome B, overlap.
-    channels : sequence of int, default=(32, 64, 128, 256, 512)
-        Channels of each level; ``L = len(channels) - 1`` max-poolings.
+    base_channels : int, default=32
+        Channels of the first level; each pooling doubles them.
+    depth : int, default=4
+        Number of max-poolings, ``L``.
+    channels : sequence of int or None, default=None
+        Channels of each level, the first level first, for widths that do not double; then
+        ``base_channels`` and ``depth`` are not used and ``L = len(channels) - 1``.
     attention : bool, default=True
         Attention gates on the skip inputs; ``False`` gives plain UNet++.
     deep_supervision : bool, default=True
@@ -87,8 +93,8 @@ class UNetPlusPlus(nn.Module):
     Raises
     ------
     ValueError
-        If ``channels`` has fewer than two entries; in ``forward``, if the input's height or
-        width is not a multiple of ``input_divisor``.
+        If ``depth`` is below 1 or ``channels`` has fewer than two entries; in ``forward``, if
+        the input's height or width is not a multiple of ``input_divisor``.
 
     References
     ----------
@@ -107,8 +113,10 @@ class UNetPlusPlus(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        out_channels: int = 4,
-        channels: Sequence[int] = (32, 64, 128, 256, 512),
+        out_channels: int = N_CLASSES,
+        base_channels: int = 32,
+        depth: int = 4,
+        channels: Sequence[int] | None = None,
         attention: bool = True,
         deep_supervision: bool = True,
         batch_norm: bool = True,
@@ -117,9 +125,11 @@ class UNetPlusPlus(nn.Module):
         super().__init__()
         check_network_params(
             type(self).__name__, in_channels=in_channels, out_channels=out_channels,
-            dropout=dropout,
+            dropout=dropout, depth=depth, base_channels=base_channels,
         )
-        widths = level_widths(channels, published=(32, 64, 128, 256, 512))
+        widths = network_widths(
+            base_channels, depth, channels, published=(32, 64, 128, 256, 512)
+        )
         self.depth = len(widths) - 1
         self.input_divisor = 2**self.depth
         self.deep_supervision = deep_supervision

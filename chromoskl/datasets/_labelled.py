@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..classes import N_CLASSES
 from ._checks import _check_int
 from ._pommier import load_overlapping_chromosomes
 
@@ -24,7 +25,6 @@ __all__ = ["read_grey_image", "load_labelled_h5", "load_image_folder", "load_lab
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 MASK_MARKERS = ("_mask", "_labels", "_label")
-N_CLASSES = 4
 
 
 def read_grey_image(path) -> np.ndarray:

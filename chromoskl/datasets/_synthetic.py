@@ -9,6 +9,7 @@ from scipy import ndimage
 from sklearn.utils import Bunch, check_random_state
 
 from .._limits import check_memory
+from ..classes import N_CLASSES
 from ._checks import _check_int, _check_shape
 from ._compose import _as_dataset, _crop_to_mask, _rotate_chromosome, _shifted_pair
 
@@ -96,7 +97,7 @@ def _random_overlap(rng, rotated, first, second, shape):
     result = _shifted_pair(*patches, u, v, shape)
     if result is None:
         return None
-    counts = np.bincount(result[1].ravel(), minlength=4)
+    counts = np.bincount(result[1].ravel(), minlength=N_CLASSES)
     return result[:2] if counts[1:].min() >= MIN_CLASS_PIXELS else None
 
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..exceptions import UnknownNameError
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
 from ._functional import focal_loss_with_logits, soft_dice_score, tversky_index
 from ._inputs import (
@@ -294,8 +295,9 @@ def resolve_criterion(criterion: str | type[nn.Module]) -> type[nn.Module]:
 
     Raises
     ------
-    ValueError
-        For an unknown name; the message lists the known ones.
+    chromoskl.exceptions.UnknownNameError
+        For an unknown name (a ``ValueError`` and a ``KeyError``); the message lists the
+        known ones.
     TypeError
         For anything else (an instance, a function, ...).
     """
@@ -304,7 +306,7 @@ def resolve_criterion(criterion: str | type[nn.Module]) -> type[nn.Module]:
         try:
             return LOSSES[criterion.lower()]
         except KeyError:
-            raise ValueError(f"Unknown loss {criterion!r}; known losses: {known}.") from None
+            raise UnknownNameError("loss", criterion, LOSSES, plural="losses") from None
     if isinstance(criterion, type) and issubclass(criterion, nn.Module):
         return criterion
     raise TypeError(

@@ -12,14 +12,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..classes import CHROMOSOME_A, CHROMOSOME_B
+
 __all__ = ["SwapInvariantLoss", "swap_chromosomes"]
 
 
 def swap_chromosomes(labels: torch.Tensor) -> torch.Tensor:
     """Labels with chromosome A (1) and B (2) exchanged; background and overlap unchanged."""
     swapped = labels.clone()
-    swapped[labels == 1] = 2
-    swapped[labels == 2] = 1
+    swapped[labels == CHROMOSOME_A] = CHROMOSOME_B
+    swapped[labels == CHROMOSOME_B] = CHROMOSOME_A
     return swapped
 
 

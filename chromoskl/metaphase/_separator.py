@@ -9,7 +9,7 @@ from skimage import measure, morphology
 from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch
 
-from ..metrics import CHROMOSOME_LABELS, N_CLASSES
+from ..classes import CHROMOSOME_LABELS, N_CLASSES
 from ._arms import count_arms
 from ._background import subtract_background
 from ._checks import check_metaphase_image

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..classes import A_B_EXCHANGED
 from ._confusion import (
     N_CLASSES,
     _check_average,
@@ -18,10 +19,6 @@ from ._confusion import (
 )
 
 __all__ = ["swapped_share", "chromosome_iou_any_order"]
-
-# Columns of a confusion matrix reordered so that the prediction's labels 1 and 2 are exchanged
-# (chromosome A called B and B called A; background and overlap unchanged).
-_SWAP_AB = (0, 2, 1, 3)
 
 
 def _best_order_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,7 +41,8 @@ def _best_order_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         prediction. The exchange keeps the chromosome pixels (labels 1, 2, 3) as a whole, so
         the mean is defined before the exchange exactly where it is after it.
     """
-    exchanged = cm[..., :, _SWAP_AB]
+    # the prediction's labels 1 and 2 exchanged: columns reordered, background and overlap kept
+    exchanged = cm[..., :, A_B_EXCHANGED]
     as_predicted = _nanmean(_chromosome_iou_from_confusion(cm), axis=-1)
     after_exchange = _nanmean(_chromosome_iou_from_confusion(exchanged), axis=-1)
     swapped = after_exchange > as_predicted  # False where NaN

@@ -9,6 +9,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ..classes import CHROMOSOME_LABELS, N_CLASSES, SHORT_CLASS_NAMES
+
 __all__ = [
     "confusion_matrix",
     "iou_per_class",
@@ -17,10 +19,9 @@ __all__ = [
     "chromosome_iou",
 ]
 
-N_CLASSES = 4
-CLASS_NAMES = ("background", "a", "b", "overlap")
-# Whole chromosomes as sets of labels: A = A only + overlap, B = B only + overlap.
-CHROMOSOME_LABELS = ((1, 3), (2, 3))
+# the class conventions live in chromoskl.classes; CLASS_NAMES here are the short names of
+# the score keys, as chromoskl.metrics has always exported them
+CLASS_NAMES = SHORT_CLASS_NAMES
 AVERAGES = ("pooled", "image")
 # Pixels coded at a time: bounds the temporaries (a few MiB) and keeps them in cache.
 _CHUNK = 1 << 20

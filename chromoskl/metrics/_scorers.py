@@ -12,6 +12,7 @@ from sklearn.metrics import make_scorer
 
 from .._geometry import centre_crop
 from .._validation import integer_labels
+from ..exceptions import UnknownNameError
 from ._accuracy import _pixel_accuracy_from_confusion, _two_chromosome_accuracy_from_confusion
 from ._assignment import _chromosome_iou_any_order_from_confusion, _swapped_share_from_confusion
 from ._confusion import (
@@ -229,8 +230,9 @@ def get_scorer(scoring) -> Callable:
 
     Raises
     ------
-    ValueError
-        For an unknown name; the message lists the known ones.
+    chromoskl.exceptions.UnknownNameError
+        For an unknown name (a ``ValueError`` and a ``KeyError``); the message lists the
+        known ones.
     TypeError
         For anything that is neither a string nor callable.
     """
@@ -238,8 +240,7 @@ def get_scorer(scoring) -> Callable:
         try:
             return SCORERS[scoring]
         except KeyError:
-            known = ", ".join(sorted(SCORERS))
-            raise ValueError(f"Unknown scorer {scoring!r}; known scorers: {known}.") from None
+            raise UnknownNameError("scorer", scoring, SCORERS) from None
     if callable(scoring):
         return scoring
     raise TypeError(f"scoring must be a scorer name or a callable, got {scoring!r}.")

@@ -12,6 +12,7 @@ from chromoskl.architectures import (
     UNetPR,
     UNetR,
     create_model,
+    record,
 )
 from chromoskl.architectures._adaptive import AMAC, ASSP
 from chromoskl.architectures._context import DAC, PPM, RMP, ResidualBlock, ResPath
@@ -79,23 +80,23 @@ class TestUNetAAR(_ARMSFamilyTester):
 )
 def test_rates_and_pool_sizes_follow_the_input(side, rates, pools):
     model = ARMSNet(**TINY).eval()
-    with torch.no_grad():
+    with torch.no_grad(), record(model) as seen:
         out = model(torch.randn(1, 1, side, side))
     assert out.shape == (1, 4, side, side)
-    assert first(model, AMAC).last_rates == rates
-    assert first(model, ASSP).last_kernel_sizes == tuple((k, k) for k in pools)
+    assert seen[first(model, AMAC)] == rates
+    assert seen[first(model, ASSP)] == tuple((k, k) for k in pools)
 
 
 def test_one_model_serves_both_sizes():
     model = ARMSNet(**TINY).eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x128, x96 = torch.randn(1, 1, 128, 128), torch.randn(1, 1, 96, 96)
-    with torch.no_grad():
+    with torch.no_grad(), record(model) as seen:
         a = model(x128)
         model(x96)
-        assert first(model, AMAC).last_rates == (3, 2, 3, 3)
+        assert seen[first(model, AMAC)] == (3, 2, 3, 3)
         b = model(x128)
-    assert first(model, AMAC).last_rates == (4, 2, 1, 3)
+    assert seen[first(model, AMAC)] == (4, 2, 1, 3)
     torch.testing.assert_close(a, b)  # running the other size changed nothing
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, before[key])
@@ -103,23 +104,23 @@ def test_one_model_serves_both_sizes():
 
 def test_fixed_amac_rates_for_128_on_a_96_input():
     model = ARMSNet(**TINY, amac_rates=(4, 2, 1, 3)).eval()
-    with torch.no_grad():
+    with torch.no_grad(), record(model) as seen:
         model(torch.randn(1, 1, 96, 96))
-    assert first(model, AMAC).last_rates == (4, 2, 1, 3)
+    assert seen[first(model, AMAC)] == (4, 2, 1, 3)
 
 
 def test_rates_and_sizes_of_128_fixed_on_a_256_input():
     # ARMS Table 5, "UNet (AAR)128": 256x256 inputs, the module sized as for 128x128.
     model = ARMSNet(base_channels=2, amac_rates=(4, 2, 1, 3), assp_sizes=(4, 2, 3)).eval()
     adaptive = ARMSNet(base_channels=2).eval()
-    with torch.no_grad():
+    with torch.no_grad(), record(model) as seen, record(adaptive) as seen_adaptive:
         model(torch.randn(1, 1, 256, 256))
         adaptive(torch.randn(1, 1, 256, 256))
-    assert first(model, AMAC).last_rates == (4, 2, 1, 3)
-    assert first(model, ASSP).last_kernel_sizes == ((4, 4), (2, 2), (3, 3))
+    assert seen[first(model, AMAC)] == (4, 2, 1, 3)
+    assert seen[first(model, ASSP)] == ((4, 4), (2, 2), (3, 3))
     # adaptive on the 16x16 map: rates 8, 4, 2, 1 and pool sizes 8, 4, 2
-    assert first(adaptive, AMAC).last_rates == (8, 4, 2, 1)
-    assert first(adaptive, ASSP).last_kernel_sizes == ((8, 8), (4, 4), (2, 2))
+    assert seen_adaptive[first(adaptive, AMAC)] == (8, 4, 2, 1)
+    assert seen_adaptive[first(adaptive, ASSP)] == ((8, 8), (4, 4), (2, 2))
 
 
 # ----------------------------------------------------------------- the ablation switches
@@ -197,9 +198,9 @@ def test_depth_sets_the_divisor_and_res_paths(depth, lengths):
     assert model.input_divisor == 2**depth
     assert [len(path) for path in model.skips] == lengths
     side = 4 * 2**depth  # bottom map 4x4: rates (2, 1, 3, 3)
-    with torch.no_grad():
+    with torch.no_grad(), record(model) as seen:
         assert model(torch.randn(1, 1, side, side)).shape == (1, 4, side, side)
-    assert first(model, AMAC).last_rates == (2, 1, 3, 3)
+    assert seen[first(model, AMAC)] == (2, 1, 3, 3)
 
 
 @pytest.mark.parametrize(

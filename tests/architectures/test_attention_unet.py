@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from chromoskl.architectures import AttentionUNet, UNet
+from chromoskl.architectures import AttentionUNet, UNet, record
 from chromoskl.architectures._blocks import AttentionGate
 
 from .base import BaseArchitectureTester
@@ -20,8 +20,8 @@ def _gate_params(c):
 
 class TestAttentionUNet(BaseArchitectureTester):
     name = "attention_unet"
-    tiny_kwargs = {"channels": (4, 8, 16)}
-    learn_kwargs = {"channels": (8, 16, 32)}
+    tiny_kwargs = {"base_channels": 4, "depth": 2}
+    learn_kwargs = {"base_channels": 8, "depth": 2}
     # Hu et al.'s U-Net (1,863,172 with batch norm) plus gates on its 128- and 64-channel skips
     default_param_count = 1_884_136
 
@@ -47,16 +47,17 @@ class TestAttentionUNet(BaseArchitectureTester):
 
     def test_gate_coefficients_lie_in_unit_interval_with_the_skips_size(self):
         model = self.tiny()
-        model(torch.randn(2, 1, 16, 24))
+        with record(model) as seen:
+            model(torch.randn(2, 1, 16, 24))
         assert len(model.gates) == 2
         for gate, (h, w) in zip(model.gates, [(8, 12), (16, 24)]):  # deepest first
-            alpha = gate.last_coefficients
+            alpha = seen[gate]
             assert alpha.shape == (2, 1, h, w)
             assert alpha.min() >= 0 and alpha.max() <= 1
 
     def test_open_gates_give_exactly_the_unet(self):
         # with alpha = 1 everywhere the skips pass unchanged: the network is Hu's U-Net
-        att = AttentionUNet(channels=(4, 8, 16), batch_norm=False).eval()
+        att = AttentionUNet(base_channels=4, depth=2, batch_norm=False).eval()
         unet = UNet(base_channels=4, depth=2, batch_norm=False).eval()
         missing, unexpected = unet.load_state_dict(att.state_dict(), strict=False)
         assert missing == [] and all(k.startswith("gates.") for k in unexpected)
@@ -71,7 +72,7 @@ class TestAttentionUNet(BaseArchitectureTester):
             assert not torch.allclose(att(x), unet(x), atol=1e-3)
 
     def test_number_of_levels_follows_channels(self):
-        model = AttentionUNet(channels=(2, 4, 8, 16))
+        model = AttentionUNet(base_channels=2, depth=3)
         assert model.input_divisor == 8 and len(model.gates) == 3
         assert model(torch.randn(1, 1, 24, 40)).shape == (1, 4, 24, 40)
         assert sum(isinstance(m, AttentionGate) for m in model.modules()) == 3
@@ -81,5 +82,5 @@ class TestAttentionUNet(BaseArchitectureTester):
             AttentionUNet(channels=(8,))
 
     def test_without_batch_norm_has_no_norm_layers(self):
-        model = AttentionUNet(channels=(4, 8, 16), batch_norm=False)
+        model = AttentionUNet(base_channels=4, depth=2, batch_norm=False)
         assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from chromoskl.architectures import record
 from chromoskl.architectures._blocks import AttentionGate
 
 
@@ -24,12 +25,13 @@ def test_gate_matches_the_formula_by_hand():
         gate.psi.bias.fill_(e)
     x = torch.tensor([[[[1.0, -2.0]], [[0.5, 3.0]]]])  # (1, 2, 1, 2)
     g = torch.tensor([[[[0.0, 1.0]]]])  # (1, 1, 1, 2)
-    out = gate(x, g)
+    with record(gate) as seen:
+        out = gate(x, g)
 
     # pixel 0: relu(0.5 - 0.5 + 0 + 0.25) = 0.25 -> alpha = sigmoid(1.5 * 0.25 - 0.5)
     # pixel 1: relu(-1 - 3 + 2 + 0.25) = 0 -> alpha = sigmoid(-0.5)
     alpha = np.array([_sigmoid(-0.125), _sigmoid(-0.5)])  # [0.4688, 0.3775]
-    np.testing.assert_allclose(gate.last_coefficients.numpy()[0, 0, 0], alpha, rtol=1e-6)
+    np.testing.assert_allclose(seen[gate].numpy()[0, 0, 0], alpha, rtol=1e-6)
     expected = np.array([[1.0, -2.0], [0.5, 3.0]]) * alpha
     np.testing.assert_allclose(out.detach().numpy()[0, :, 0], expected, rtol=1e-6)
 
@@ -37,10 +39,11 @@ def test_gate_matches_the_formula_by_hand():
 @pytest.mark.parametrize("batch_norm", [True, False])
 def test_coefficients_lie_in_unit_interval_with_the_skips_size(batch_norm):
     gate = AttentionGate(6, 10, batch_norm=batch_norm)
-    assert gate.last_coefficients is None
     x, g = 5 * torch.randn(3, 6, 12, 20), 5 * torch.randn(3, 10, 12, 20)
-    out = gate(x, g)
-    alpha = gate.last_coefficients
+    with record(gate) as seen:
+        assert seen.calls(gate) == []  # nothing before the first call
+        out = gate(x, g)
+    alpha = seen[gate]
     assert out.shape == x.shape
     assert alpha.shape == (3, 1, 12, 20)
     assert not alpha.requires_grad

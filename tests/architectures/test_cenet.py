@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from chromoskl.architectures import CENet
+from chromoskl.architectures import CENet, record
 from chromoskl.architectures._context import DAC, RMP
 from chromoskl.architectures.cenet import _BasicBlock
 
 from .base import BaseArchitectureTester
 
-TINY = {"channels": (8, 16, 32, 64), "blocks": (1, 1, 1, 1)}
+TINY = {"base_channels": 8, "blocks": (1, 1, 1, 1)}  # 8/16/32/64 channels
 
 
 class TestCENet(BaseArchitectureTester):
@@ -28,9 +28,9 @@ class TestCENet(BaseArchitectureTester):
 
     def test_96x96_gives_a_3x3_bottom_map_and_clamped_pools(self):
         model = self.tiny().eval()
-        with torch.no_grad():
+        with torch.no_grad(), record(model) as seen:
             assert model(torch.randn(2, 1, 96, 96)).shape == (2, 4, 96, 96)
-        assert model.rmp.last_kernel_sizes == ((2, 2), (3, 3), (3, 3), (3, 3))
+        assert seen[model.rmp] == ((2, 2), (3, 3), (3, 3), (3, 3))
 
     def test_blocks_and_widths_are_parameters(self):
         model = CENet(channels=(4, 8, 12, 16), blocks=(1, 2, 3, 1))
@@ -41,7 +41,7 @@ class TestCENet(BaseArchitectureTester):
         assert model.decoder[0][0].in_channels == 20
 
     def test_default_is_resnet34_layout(self):
-        model = CENet(channels=(2, 2, 2, 2))
+        model = CENet(base_channels=2)
         assert [len(stage) for stage in model.encoder] == [3, 4, 6, 3]
         assert model.stem[0].kernel_size == (7, 7) and model.stem[0].stride == (2, 2)
         assert model.stem[0].in_channels == 1

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from chromoskl.architectures import record
 from chromoskl.architectures._adaptive import AMAC, ASSP, amac_rates, assp_kernel_sizes
 from chromoskl.architectures._context import DAC, PPM, RMP, ResidualBlock, ResPath
 
@@ -73,18 +74,19 @@ def test_amac_matches_fixed_dilated_convolutions_and_records_rates(side, rates):
     for bias in block.biases:
         nn.init.normal_(bias)
     x = torch.randn(2, 3, side, side)
-    with torch.no_grad():
+    with torch.no_grad(), record(block) as seen:
         out = block(x)
         expected = _conv_reference(block, x, rates)
-    assert block.last_rates == rates
+    assert seen[block] == rates
     assert out.shape == x.shape
     torch.testing.assert_close(out, expected)
 
 
 def test_amac_fixed_rates_ignore_the_map_size():
     block = AMAC(2, rates=(4, 2, 1, 3))
-    block(torch.randn(1, 2, 6, 6))
-    assert block.last_rates == (4, 2, 1, 3)
+    with record(block) as seen:
+        block(torch.randn(1, 2, 6, 6))
+    assert seen[block] == (4, 2, 1, 3)
     assert len(AMAC(2, rates=(1, 2)).weights) == 2
     with pytest.raises(ValueError, match="rate"):
         AMAC(2, rates=(2, 0))
@@ -136,9 +138,10 @@ def test_rmp_on_a_map_smaller_than_its_pools():
     block = RMP(2)
     _constant_conv(block.conv)
     x = torch.arange(18, dtype=torch.float32).reshape(1, 2, 3, 3)
-    out = block(x)
+    with record(block) as seen:
+        out = block(x)
     assert out.shape == (1, 6, 3, 3)
-    assert block.last_kernel_sizes == ((2, 2), (3, 3), (3, 3), (3, 3))
+    assert seen[block] == ((2, 2), (3, 3), (3, 3), (3, 3))
     torch.testing.assert_close(out[:, 4:], x)
     # pools 3, 5 and 6 clamp to the whole 3x3 map: the sum over channels of the global max
     global_max = x.amax(dim=(2, 3)).sum().item()  # 8 + 17
@@ -150,8 +153,9 @@ def test_rmp_on_a_map_smaller_than_its_pools():
 
 def test_rmp_uses_pool_sizes_on_a_large_map():
     block = RMP(4)
-    block(torch.randn(1, 4, 12, 10))
-    assert block.last_kernel_sizes == ((2, 2), (3, 3), (5, 5), (6, 6))
+    with record(block) as seen:
+        block(torch.randn(1, 4, 12, 10))
+    assert seen[block] == ((2, 2), (3, 3), (5, 5), (6, 6))
     assert block(torch.randn(1, 4, 12, 10)).shape == (1, 8, 12, 10)
 
 
@@ -160,22 +164,25 @@ def test_assp_pools_with_adaptive_sizes_and_stride_two():
     for conv in block.convs:
         _constant_conv(conv)
     x = torch.randn(1, 1, 8, 8)
-    out = block(x)
+    with record(block) as seen:
+        out = block(x)
     assert out.shape == (1, 4, 8, 8)  # three branches stacked on the input
-    assert block.last_kernel_sizes == ((4, 4), (2, 2), (3, 3))
+    assert seen[block] == ((4, 4), (2, 2), (3, 3))
     torch.testing.assert_close(out[:, 3:], x)
     for branch, k in enumerate((4, 2, 3)):
         pooled = F.max_pool2d(x, k, stride=2)  # 3x3, 4x4, 3x3
         expected = F.interpolate(pooled, size=(8, 8), mode="bilinear", align_corners=False)
         torch.testing.assert_close(out[:, branch : branch + 1], expected)
-    block(torch.randn(1, 1, 6, 6))
-    assert block.last_kernel_sizes == ((3, 3), (2, 2), (3, 3))
+    with record(block) as seen:
+        block(torch.randn(1, 1, 6, 6))
+    assert seen[block] == ((3, 3), (2, 2), (3, 3))
 
 
 def test_assp_fixed_sizes():
     block = ASSP(2, sizes=(4, 2, 3))
-    block(torch.randn(1, 2, 16, 16))
-    assert block.last_kernel_sizes == ((4, 4), (2, 2), (3, 3))
+    with record(block) as seen:
+        block(torch.randn(1, 2, 16, 16))
+    assert seen[block] == ((4, 4), (2, 2), (3, 3))
     assert ASSP(2, sizes=(2, 5)).out_channels_added == 2
     with pytest.raises(ValueError, match="sizes"):
         ASSP(2, sizes=())
@@ -185,9 +192,10 @@ def test_assp_fixed_sizes():
 
 def test_assp_clamps_to_a_flat_map():
     block = ASSP(2)
-    assert block(torch.randn(1, 2, 2, 32)).shape == (1, 5, 2, 32)
+    with record(block) as seen:
+        assert block(torch.randn(1, 2, 2, 32)).shape == (1, 5, 2, 32)
     # sqrt(64) = 8: sizes 4, 2, 1 -> 3, each clamped to the 2 rows
-    assert block.last_kernel_sizes == ((2, 4), (2, 2), (2, 3))
+    assert seen[block] == ((2, 4), (2, 2), (2, 3))
 
 
 def test_ppm_of_unet_pr_pools_windows_with_their_own_stride():

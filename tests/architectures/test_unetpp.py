@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from chromoskl.architectures import UNetPlusPlus
+from chromoskl.architectures import UNetPlusPlus, record
 from chromoskl.architectures._blocks import AttentionGate
 
 from .base import BaseArchitectureTester
 
-TINY = (4, 8, 16)  # two poolings: heads X^{0,1}, X^{0,2}
+TINY = {"base_channels": 4, "depth": 2}  # 4/8/16, two poolings: heads X^{0,1}, X^{0,2}
 
 
 def _n_params(model):
@@ -20,8 +20,8 @@ def _n_gates(model):
 
 class TestUNetPlusPlus(BaseArchitectureTester):
     name = "unetpp"
-    tiny_kwargs = {"channels": TINY}
-    learn_kwargs = {"channels": (8, 16, 32)}
+    tiny_kwargs = TINY
+    learn_kwargs = {"base_channels": 8, "depth": 2}
     # Zhou's 32/64/128/256/512 UNet++ (9,045,744, see below) plus 10 attention gates
     default_param_count = 9_162_532
 
@@ -32,17 +32,17 @@ class TestUNetPlusPlus(BaseArchitectureTester):
         assert model.input_divisor == 16
 
     def test_attention_false_removes_every_gate(self):
-        assert _n_gates(UNetPlusPlus(channels=TINY, attention=False)) == 0
-        assert len(UNetPlusPlus(channels=TINY, attention=False).gates) == 0
+        assert _n_gates(UNetPlusPlus(**TINY, attention=False)) == 0
+        assert len(UNetPlusPlus(**TINY, attention=False).gates) == 0
         # one gate per nested node: L(L+1)/2
-        assert _n_gates(UNetPlusPlus(channels=TINY)) == 3
+        assert _n_gates(UNetPlusPlus(**TINY)) == 3
         assert _n_gates(UNetPlusPlus()) == 10
         # c^2 + 2.5c + 2 parameters per gate of width c; 4, 3, 2, 1 gates at 32, 64, 128, 256
         by_hand = 4 * 1106 + 3 * 4258 + 2 * 16706 + 1 * 66178
         assert _n_params(UNetPlusPlus()) - _n_params(UNetPlusPlus(attention=False)) == by_hand
 
     def test_nested_nodes_concatenate_every_earlier_node_of_their_level(self):
-        model = UNetPlusPlus(channels=(4, 8, 16, 32))
+        model = UNetPlusPlus(base_channels=4, depth=3)
         for i, width in enumerate((4, 8, 16)):
             for j in range(1, 4 - i):
                 assert model.nodes[f"x{i}_{j}"][0].in_channels == (j + 1) * width
@@ -70,8 +70,8 @@ class TestUNetPlusPlus(BaseArchitectureTester):
                 torch.testing.assert_close(got, want)
 
     def test_without_deep_supervision_a_tensor_equal_to_the_final_head(self):
-        deep = UNetPlusPlus(channels=TINY).eval()
-        flat = UNetPlusPlus(channels=TINY, deep_supervision=False).eval()
+        deep = UNetPlusPlus(**TINY).eval()
+        flat = UNetPlusPlus(**TINY, deep_supervision=False).eval()
         assert len(flat.heads) == 1
         state = {k: v for k, v in deep.state_dict().items() if not k.startswith("heads.")}
         state |= {f"heads.0.{k}": v for k, v in deep.heads[-1].state_dict().items()}
@@ -83,7 +83,7 @@ class TestUNetPlusPlus(BaseArchitectureTester):
             np.testing.assert_array_equal(out.numpy(), deep(x)[0].numpy())
 
     def test_gradients_reach_the_auxiliary_heads(self):
-        model = UNetPlusPlus(channels=TINY)
+        model = UNetPlusPlus(**TINY)
         final, aux = model(torch.randn(2, 1, 16, 16))
         aux.square().mean().backward(retain_graph=True)
         # the auxiliary loss trains its own head and not the final one
@@ -95,11 +95,12 @@ class TestUNetPlusPlus(BaseArchitectureTester):
             assert head.weight.grad.abs().sum() > 0
 
     def test_gate_coefficients_lie_in_unit_interval_with_the_skips_size(self):
-        model = UNetPlusPlus(channels=TINY)
-        model(torch.randn(2, 1, 16, 24))
+        model = UNetPlusPlus(**TINY)
+        with record(model) as seen:
+            model(torch.randn(2, 1, 16, 24))
         for key, gate in model.gates.items():
             level = int(key[1])
-            alpha = gate.last_coefficients
+            alpha = seen[gate]
             assert alpha.shape == (2, 1, 16 // 2**level, 24 // 2**level)
             assert alpha.min() >= 0 and alpha.max() <= 1
 
