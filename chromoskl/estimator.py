@@ -42,7 +42,7 @@ from .splits import ValidationSplit
 
 __all__ = ["ChromosomeSegmenter"]
 
-#: class indices of the two whole chromosomes (DESIGN: A = {1, 3}, B = {2, 3})
+#: class indices of the two whole chromosomes (A = {1, 3}, B = {2, 3})
 CHROMOSOME_CLASSES = ((1, 3), (2, 3))
 _FORMAT = "chromoskl-model"
 _LR_SCHEDULES = (None, "step", "plateau", "onecycle")
