@@ -418,3 +418,19 @@ def test_label_range_check_can_be_done_once_up_front():
     # the check is back outside the block
     with pytest.raises(ValueError):
         CombinedLoss()(logits, bad)
+
+
+def test_deep_supervision_loss_weighs_the_maps_final_first():
+    y_pred, y_true = _random_batch()
+    aux = y_pred.flip(-1)
+    ce = CELoss()
+    loss = LOSSES["deep_supervision"](loss="ce", weights=(3.0, 1.0))
+    expected = (3 * ce(y_pred, y_true) + ce(aux, y_true)) / 4
+    assert loss((y_pred, aux), y_true).item() == pytest.approx(expected.item(), rel=1e-6)
+    # one map: the loss itself, whatever the weights
+    assert loss(y_pred, y_true).item() == pytest.approx(ce(y_pred, y_true).item(), rel=1e-6)
+    tuned = LOSSES["deep_supervision"](loss="focal", loss_params={"gamma": 0.0})
+    expected = (ce(y_pred, y_true) + ce(aux, y_true)) / 2
+    assert tuned((y_pred, aux), y_true).item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="2 weights but the network returns 3 maps"):
+        loss((y_pred, aux, aux), y_true)

@@ -24,6 +24,7 @@ into a class.
 """
 
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
+from ._deep_supervision import DeepSupervisionLoss, loss_over_heads
 from ._functional import (
     adaptive_smooth_weights,
     focal_loss_with_logits,
@@ -43,7 +44,7 @@ from ._modules import (
     labels_already_checked,
     resolve_criterion,
 )
-from ._swap import SwapInvariantLoss, swap_chromosomes
+from ._swap import SwapInvariantLoss, swap_chromosomes, swap_invariant
 
 __all__ = [
     "LOSSES",
@@ -63,7 +64,10 @@ __all__ = [
     "FocalLoss",
     "TverskyLoss",
     "CombinedLoss",
+    "DeepSupervisionLoss",
+    "loss_over_heads",
     "SwapInvariantLoss",
     "swap_chromosomes",
+    "swap_invariant",
     "labels_already_checked",
 ]

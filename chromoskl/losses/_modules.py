@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
+from ._deep_supervision import DeepSupervisionLoss
 from ._functional import focal_loss_with_logits, soft_dice_score, tversky_index
 from ._inputs import (
     _as_float,
@@ -242,6 +243,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "tversky": TverskyLoss,
     "dice_ce": CombinedLoss,
     "combined": CombinedLoss,
+    "deep_supervision": DeepSupervisionLoss,
 }
 
 
