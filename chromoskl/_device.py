@@ -4,11 +4,12 @@ torch says that a device is missing only when the first tensor reaches it, with 
 from deep inside the network's initialisation. These functions say it first, in one sentence
 that names the devices this machine has.
 
-:class:`AutoDevice` is a shim: skorch 1.4 (the newest release we require, ``skorch>=1.0,<2``)
-has no ``device="auto"``; its ``device`` must be a real torch device. skorch's pull request
-#1141 (merged in May 2026) adds ``device="auto"`` to skorch itself; no release that we require
-has it yet. When ``setup.cfg`` can require a skorch release that includes it, this mixin goes
-and ``resolve_device`` only checks that a device exists.
+:class:`AutoDevice` is a shim for ``device="auto"``, which skorch lacks: skorch 1.4.0 (the
+release installed here; ``setup.cfg`` requires ``skorch>=1.0,<2``) takes only real torch
+devices. skorch's pull request #1141 (skorch-dev/skorch, merged in May 2026) adds
+``device="auto"`` to skorch itself, but no skorch release that we require includes it yet.
+Once ``setup.cfg`` can require the first release that does, this mixin goes, and
+:func:`resolve_device` only checks that a named device exists.
 """
 
 from __future__ import annotations

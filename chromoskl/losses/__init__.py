@@ -19,6 +19,9 @@ Attention U-Net thesis (Lemma 2023) trains with MSE (``"mse"``); the Attention U
 (Passos Martins and Ygé 2024) compare cross-entropy, focal and Dice losses (``"ce"``,
 ``"focal"``, ``"dice"``) and name Tversky as future work (``"tversky"``).
 
+``"deep_supervision"`` (:class:`DeepSupervisionLoss`) applies any of them to every output map
+of a deeply supervised network, with weights that ``criterion__weights`` can search.
+
 ``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
 into a class.
 """
