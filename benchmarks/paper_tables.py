@@ -48,9 +48,10 @@ test-time augmentation, Saleh et al., Sun et al.).
 
 Every table is run with two splits, side by side in tables.md:
 
-- ``random``: the papers' split: ``train_test_split`` (test 20 %), then ``KFold`` (shuffled);
+- ``random``: the papers' split: a random 20 % test set (``chromoskl.splits.holdout_indices``),
+  then ``KFold`` (shuffled);
   shifted or rotated copies of one chromosome pair land on both sides;
-- ``grouped``: by chromosome pair (``groups`` = ``pair_index``): ``GroupShuffleSplit`` keeps 20 %
+- ``grouped``: by chromosome pair (``groups`` = ``pair_index``): ``holdout_indices`` keeps 20 %
   of the pairs for the test set, ``GroupKFold`` the folds, and ``groups`` also reach
   ``fit`` so that early stopping validates on held-out pairs. This is what a user with new
   chromosomes can expect.
@@ -119,10 +120,8 @@ from joblib import parallel_config  # noqa: E402
 from sklearn.model_selection import (  # noqa: E402
     GridSearchCV,
     GroupKFold,
-    GroupShuffleSplit,
     KFold,
     cross_validate,
-    train_test_split,
 )
 from sklearn.pipeline import Pipeline  # noqa: E402
 
@@ -134,7 +133,7 @@ from chromoskl.datasets import (  # noqa: E402
     make_overlapping_chromosomes,
 )
 from chromoskl.metrics import SCORERS, segmentation_scores, two_chromosome_accuracy  # noqa: E402
-from chromoskl.splits import ValidationSplit  # noqa: E402
+from chromoskl.splits import ValidationSplit, holdout_indices  # noqa: E402
 from chromoskl.transformers import IntensityScaler, PadToShape  # noqa: E402
 
 __all__ = [
@@ -405,11 +404,9 @@ def load_data(path: Path | None, n_images: int | None, random_state: int = SEED)
 
 def outer_split(split: str, y: np.ndarray, groups: np.ndarray):
     """Indices of the training part and of the 20 % test set kept apart."""
-    index = np.arange(len(y))
-    if split == "random":
-        return train_test_split(index, test_size=TEST_SIZE, random_state=SEED)
-    splitter = GroupShuffleSplit(n_splits=1, test_size=TEST_SIZE, random_state=SEED)
-    return next(splitter.split(index, groups=groups))
+    train, test, _ = holdout_indices(len(y), groups, kind=split, test_size=TEST_SIZE,
+                                     random_state=SEED)
+    return train, test
 
 
 def inner_cv(split: str, n_folds: int):

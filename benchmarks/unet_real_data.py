@@ -4,8 +4,8 @@ What is compared: the same U-Net, trained the same way on ``N_TRAIN`` images, sc
 
 - a random 20 % hold-out of all 13,434 images (the papers' protocol: the same chromosome pair,
   rotated or shifted, is on both sides), and
-- a hold-out of 20 % of the chromosome pairs (``GroupShuffleSplit`` on ``pair_index``), none of
-  which is seen in training: what a user should expect on new chromosomes.
+- a hold-out of 20 % of the chromosome pairs (``chromoskl.splits.holdout_indices``, grouped by
+  ``pair_index``), none of which is seen in training: what a user should expect on new chromosomes.
 
 Training images are drawn from the training side of each split only.
 
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
+from chromoskl.splits import holdout_indices
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2]
@@ -41,18 +41,9 @@ TEST_SIZE = 0.2
 SEED = 0
 
 
-def split_indices(groups: np.ndarray, kind: str, seed: int):
-    """Train and test indices of a random or a grouped (by chromosome pair) hold-out."""
-    indices = np.arange(len(groups))
-    if kind == "random":
-        splitter = ShuffleSplit(n_splits=1, test_size=TEST_SIZE, random_state=seed)
-        return next(splitter.split(indices))
-    splitter = GroupShuffleSplit(n_splits=1, test_size=TEST_SIZE, random_state=seed)
-    return next(splitter.split(indices, groups=groups))
-
-
 def run(data, kind: str, args) -> dict:
-    train, test = split_indices(data.groups, kind, args.seed)
+    train, test, _ = holdout_indices(len(data.images), data.groups, kind=kind,
+                                     test_size=TEST_SIZE, random_state=args.seed)
     rng = np.random.default_rng(args.seed)
     train = rng.choice(train, size=min(args.n_train, len(train)), replace=False)
     seg = ChromosomeSegmenter(

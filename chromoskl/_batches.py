@@ -12,9 +12,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch.dataset import Dataset
+from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
-__all__ = ["TensorBatches", "tensors_of"]
+from ._limits import check_images_suit_network
+from ._segmenter_params import arch_name, n_classes, network_int
+from ._validation import check_image_array, check_images, check_images_and_labels
+
+__all__ = ["TensorBatches", "tensors_of", "TensorData"]
 
 
 def tensors_of(dataset) -> tuple[torch.Tensor, torch.Tensor | None] | None:
@@ -75,3 +80,58 @@ class TensorBatches:
             else:
                 index = order[start : start + self.batch_size]
             yield self.X[index], (self.y[index] if self.y is not None else None)
+
+
+class TensorData:
+    """Mixin for the estimator: checked arrays become tensors once, batched by
+    :class:`TensorBatches` on the model's device."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Check that the images suit the network (``fit`` and ``partial_fit``)."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if X is not None and not is_dataset(X):
+            check_images_suit_network(
+                check_image_array(X).shape, network_int(self, "in_channels"),
+                int(getattr(self.module_, "input_divisor", 1)), arch_name(self.arch),
+            )
+
+    def get_dataset(self, X, y=None):
+        """Check images (and labels) and wrap them, as tensors, in a skorch ``Dataset``.
+
+        Images become float32 (n, C, H, W); labels int64 (n, H, W), centred on the images when
+        they are smaller. Labels checked here are not checked again by the loss of each batch.
+        """
+        if is_dataset(X):
+            self.labels_checked_ = False
+            return X
+        if y is None:
+            return Dataset(torch.from_numpy(check_images(X)), None)
+        images, labels = check_images_and_labels(X, y, n_classes=n_classes(self))
+        self.labels_checked_ = True
+        return Dataset(torch.from_numpy(images), torch.from_numpy(labels))
+
+    def get_iterator(self, dataset, training=False):
+        """Batches indexed from whole tensors moved to the device once, shuffled from the
+        seeded generator ``shuffle_generator_``.
+
+        Datasets of other kinds, and iterators given options other than ``batch_size`` and
+        ``shuffle`` (``num_workers``, ...), go through skorch's ``DataLoader``.
+        """
+        generator = getattr(self, "shuffle_generator_", None) if training else None
+        options = self.get_params_for("iterator_train" if training else "iterator_valid")
+        tensors = tensors_of(dataset)
+        if tensors is not None and set(options) <= {"batch_size", "shuffle"}:
+            batch_size = options.get("batch_size", self.batch_size)
+            return TensorBatches(
+                *tensors,
+                batch_size=len(dataset) if batch_size == -1 else batch_size,
+                shuffle=training and options.get("shuffle", True),
+                generator=generator,
+                device=self.device_,
+            )
+        if generator is None:
+            return super().get_iterator(dataset, training=training)
+        kwargs = {"batch_size": self.batch_size, "generator": generator, **options}
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        return self.iterator_train(dataset, **kwargs)

@@ -1,17 +1,27 @@
-"""Which torch device to run on: checked before anything is built on it.
+"""Which torch device to run on: checked before anything is built on it, and ``"auto"``.
 
 torch says that a device is missing only when the first tensor reaches it, with a traceback
 from deep inside the network's initialisation. These functions say it first, in one sentence
 that names the devices this machine has.
+
+:class:`AutoDevice` is a shim for ``device="auto"``, which skorch lacks: skorch 1.4.0 (the
+release installed here; ``setup.cfg`` requires ``skorch>=1.0,<2``) takes only real torch
+devices. skorch's pull request #1141 (skorch-dev/skorch, merged in May 2026) adds
+``device="auto"`` to skorch itself, but no skorch release that we require includes it yet.
+Once ``setup.cfg`` can require the first release that does, this mixin goes, and
+:func:`resolve_device` only checks that a named device exists.
 """
 
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import torch
 
-__all__ = ["DeviceWarning", "available_devices", "resolve_device", "device_or_cpu"]
+__all__ = [
+    "DeviceWarning", "available_devices", "resolve_device", "device_or_cpu", "AutoDevice",
+]
 
 
 class DeviceWarning(UserWarning):
@@ -98,3 +108,52 @@ def device_or_cpu(device, *, source: str) -> str:
         )
         return "cpu"
     return device
+
+
+class AutoDevice:
+    """Mixin for a skorch ``NeuralNet``: ``device="auto"`` (the GPU when there is one, else
+    the CPU) and one clear error for a device this machine lacks.
+
+    The device in use is ``device_``; ``device`` keeps what was asked for, so that ``clone``,
+    ``get_params`` and pickles carry ``"auto"`` to the next machine. Call
+    :meth:`_resolve_device` before skorch's ``initialize`` and wrap the calls of skorch that
+    move modules in :meth:`_skorch_sees_resolved_device`.
+    """
+
+    def _resolve_device(self) -> None:
+        self.device_ = resolve_device(self.device)
+
+    @contextmanager
+    def _skorch_sees_resolved_device(self):
+        """Let skorch's own code move modules to ``device_``, not to ``"auto"``."""
+        requested = self.device
+        vars(self)["device"] = self.device_
+        try:
+            yield
+        finally:
+            vars(self)["device"] = requested
+
+    def set_params(self, **kwargs):
+        """skorch's ``set_params``; a new ``device`` moves every module and criterion."""
+        if not getattr(self, "initialized_", False):
+            return super().set_params(**kwargs)
+        if "device" in kwargs:
+            vars(self)["device"] = kwargs.pop("device")
+            self._resolve_device()
+            for name in self._modules + self._criteria:
+                part = getattr(self, name + "_", None)
+                if isinstance(part, torch.nn.Module):
+                    part.to(self.device_)
+        # set_params re-initialises the module when module__* changes: skorch then moves it
+        with self._skorch_sees_resolved_device():
+            super().set_params(**kwargs)
+        return self
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        # skorch's own __setstate__ falls back to the CPU for a CUDA device this machine lacks
+        state["device"] = resolve_device(requested) if requested == "auto" else requested
+        super().__setstate__(state)
+        # skorch may have fallen back to the CPU when the pickle came from a GPU machine
+        self.device_ = self.device
+        vars(self)["device"] = requested if requested == "auto" else self.device

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["centre_offsets", "centre_pad", "centre_crop", "centre_to_shape"]
+__all__ = ["centre_offsets", "centre_pad", "centre_crop"]
 
 
 def centre_offsets(inner: tuple[int, int], outer: tuple[int, int]) -> tuple[int, int]:
@@ -71,9 +71,3 @@ def centre_crop(array, shape: tuple[int, int]):
     top, left = centre_offsets(tuple(shape), tuple(array.shape[-2:]))
     return array[..., top : top + shape[0], left : left + shape[1]]
 
-
-def centre_to_shape(array, shape: tuple[int, int], value=0):
-    """Pad or crop each of the last two axes independently so that they equal ``shape``."""
-    h, w = array.shape[-2:]
-    array = centre_pad(array, (max(h, shape[0]), max(w, shape[1])), value=value)
-    return centre_crop(array, shape)

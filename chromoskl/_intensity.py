@@ -12,11 +12,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from skorch.callbacks import Callback
+from skorch.utils import is_dataset
 
 from ._validation import check_image_array
 
 __all__ = [
     "IntensityWarning",
+    "RecordIntensityRange",
     "intensity_range",
     "intensity_ranges",
     "unlike_reference",
@@ -112,3 +115,16 @@ def warn_if_unlike(images, reference: tuple[float, float]) -> None:
         IntensityWarning,
         stacklevel=3,
     )
+
+
+class RecordIntensityRange(Callback):
+    """A skorch callback that records the grey range of the training images.
+
+    At the start of every ``fit`` and ``partial_fit`` on arrays, sets the net's
+    ``intensity_range_`` to :func:`intensity_range` of the images, the reference that
+    prediction compares new images with (:func:`warn_if_unlike`). Datasets are not read.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if X is not None and not is_dataset(X):
+            net.intensity_range_ = intensity_range(X)

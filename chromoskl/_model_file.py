@@ -1,5 +1,9 @@
-"""Reading a model file written by ``ChromosomeSegmenter.save``: every way it can be wrong
-becomes one ValueError that says what is wrong and what to do.
+"""The model file of ``ChromosomeSegmenter.save`` and ``.load``: written whole or not at all,
+read so that every way it can be wrong becomes one ValueError that says what is wrong and what
+to do.
+
+- The file holds only tensors, numbers and strings (the weights, the JSON parameters, the
+  history and the training grey range), so it cannot run code when read.
 
 - The file is read with ``torch.load(weights_only=True)``: it cannot run code. torch's advice
   to retry with ``weights_only=False`` is never passed on: for a file from elsewhere that
@@ -17,9 +21,96 @@ from pathlib import Path
 
 import torch
 
-from ._persistence import check_state_dict_fits, weights_checksum
+from ._device import device_or_cpu
+from ._persistence import (
+    atomic_torch_save,
+    check_state_dict_fits,
+    history_from_json,
+    history_to_json,
+    weights_checksum,
+)
 
-__all__ = ["read_model_file", "check_network_fits_weights", "first_line_of"]
+__all__ = [
+    "write_model_file",
+    "segmenter_from_file",
+    "read_model_file",
+    "check_network_fits_weights",
+    "first_line_of",
+    "uncompiled",
+]
+
+FILE_FORMAT = "chromoskl-model"
+
+
+def uncompiled(module: torch.nn.Module) -> torch.nn.Module:
+    """The module behind ``torch.compile`` (whose state dict prefixes ``_orig_mod.``)."""
+    return getattr(module, "_orig_mod", module)
+
+
+def portable_params(net) -> dict:
+    """The parameters that JSON can hold (names of registered parts, numbers, strings)."""
+    params = {}
+    for name, value in net.get_params(deep=False).items():
+        if name.startswith("callbacks"):
+            continue
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue
+        params[name] = value
+    return params
+
+
+def write_model_file(net, path) -> None:
+    """Write a fitted segmenter's weights, parameters, history and training grey range to
+    ``path`` (see ``ChromosomeSegmenter.save``)."""
+    from . import __version__
+
+    net.check_is_fitted()
+    weights = {k: v.detach().cpu() for k, v in uncompiled(net.module_).state_dict().items()}
+    arch = net.arch if isinstance(net.arch, str) else (
+        f"{net.arch.__module__}.{net.arch.__qualname__}"
+    )
+    payload = {
+        "format": FILE_FORMAT,
+        "chromoskl_version": __version__,
+        "params": json.dumps(portable_params(net)),
+        "arch": arch,
+        "state_dict": weights,
+        "weights_sha256": weights_checksum(weights),
+        "history": history_to_json(net.history_),
+        "intensity_range": list(getattr(net, "intensity_range_", None) or []),
+    }
+    atomic_torch_save(payload, path)
+
+
+def segmenter_from_file(cls, path, params: dict):
+    """Rebuild a segmenter of class ``cls`` from ``path``; ``params`` override the stored ones
+    (see ``ChromosomeSegmenter.load``)."""
+    from ._segmenter_params import check_segmenter_params
+    from .architectures import resolve_architecture
+
+    payload = read_model_file(path, FILE_FORMAT)
+    stored = payload["params"]
+    if "arch" not in stored and "arch" not in params:
+        raise ValueError(
+            f"{path} was saved with a custom architecture class ({payload.get('arch')}); "
+            "pass it again: ChromosomeSegmenter.load(path, arch=ThatClass)."
+        )
+    if "device" not in params and "device" in stored:
+        stored["device"] = device_or_cpu(stored["device"], source=f"The model {path}")
+    net = cls(**{**stored, **params})
+    check_segmenter_params(net)
+    check_network_fits_weights(
+        resolve_architecture(net.arch), net.get_params_for("module"), payload["state_dict"], path,
+    )
+    net.initialize()
+    uncompiled(net.module_).load_state_dict(payload["state_dict"])
+    net.module_.to(net.device_)
+    net.history_ = history_from_json(payload["history"])
+    if payload.get("intensity_range"):  # absent from files of chromoskl before it
+        net.intensity_range_ = tuple(float(v) for v in payload["intensity_range"])
+    return net
 
 
 def first_line_of(error: BaseException) -> str:

@@ -1,4 +1,8 @@
-"""The estimator's internal validation split, aware of groups of images."""
+"""The hold-out of a fraction of the images, random or grouped by chromosome pair, written once.
+
+:func:`holdout_indices` is the one place that draws it: the estimator's internal validation
+split (:class:`ValidationSplit`), ``chromoskl train`` and the benchmarks all call it.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,6 @@ class ValidationSplit(BaseEstimator):
                 f"{self.fraction!r}; use train_split=None to train without validation."
             )
         n = len(dataset)
-        indices = np.arange(n)
         if groups is not None:
             groups = np.asarray(groups)
             if len(groups) != n:
@@ -50,19 +53,15 @@ class ValidationSplit(BaseEstimator):
                 raise ValueError(
                     "A grouped validation split needs at least 2 distinct groups, got 1."
                 )
-            splitter = GroupShuffleSplit(
-                n_splits=1, test_size=self.fraction, random_state=self.random_state
+        elif n < 2:
+            raise ValueError(
+                "A validation split needs at least 2 images; give more images or set "
+                "train_split=None."
             )
-        else:
-            if n < 2:
-                raise ValueError(
-                    "A validation split needs at least 2 images; give more images or set "
-                    "train_split=None."
-                )
-            splitter = ShuffleSplit(
-                n_splits=1, test_size=self.fraction, random_state=self.random_state
-            )
-        train, valid = next(splitter.split(indices, groups=groups))
+        train, valid, _ = holdout_indices(
+            n, groups, kind="random" if groups is None else "grouped",
+            test_size=self.fraction, random_state=self.random_state,
+        )
         return Subset(dataset, train), Subset(dataset, valid)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chromoskl import decoding
+from chromoskl import _crossing_arms
 from chromoskl.decoding import decode_labels, link_crossing_arms, order_by_area
 
 
@@ -213,7 +213,7 @@ def test_shallow_crossing_left_alone(monkeypatch):
     argmax = proba.argmax(axis=0)
     np.testing.assert_array_equal(link_crossing_arms(proba), argmax)
     # With the guard relaxed the same arms are linked: the guard is what kept them.
-    monkeypatch.setattr(decoding, "_MAX_ELONGATION", 10.0)
+    monkeypatch.setattr(_crossing_arms, "_MAX_ELONGATION", 10.0)
     np.testing.assert_array_equal(link_crossing_arms(proba), truth)
 
 
@@ -257,7 +257,7 @@ def test_right_labels_of_real_data_stay_right(real_h5, monkeypatch):
     proba = np.eye(4, dtype=np.float32)[labels].transpose(0, 3, 1, 2)
     np.testing.assert_array_equal(decode_labels(proba), labels)
     # Without the check, the misread images do change: the check is what keeps them.
-    monkeypatch.setattr(decoding, "_chromosome_pieces", lambda y: np.zeros(len(y), dtype=int))
+    monkeypatch.setattr(_crossing_arms, "_chromosome_pieces", lambda y: np.zeros(len(y), dtype=int))
     changed = (link_crossing_arms(proba) != labels).any(axis=(1, 2))
     assert not changed[:80].any() and changed[80:].all()
 
@@ -282,4 +282,4 @@ def _unit(*angles: float) -> np.ndarray:
     ],
 )
 def test_pairing_of_arms(angles, expected):
-    assert decoding._pair_arms(_unit(*angles)) == expected
+    assert _crossing_arms._pair_arms(_unit(*angles)) == expected

@@ -371,6 +371,37 @@ def test_deep_supervision_heads_are_averaged_and_predict_uses_the_first(data):
     )
 
 
+def test_deep_supervision_weights_are_criterion_params(data):
+    X, y = data
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self, in_channels=1, out_channels=4):
+            super().__init__()
+            self.final = torch.nn.Conv2d(in_channels, out_channels, 1)
+            self.aux = torch.nn.Conv2d(in_channels, out_channels, 1)
+
+        def forward(self, x):
+            return self.final(x), self.aux(x)
+
+    seg = ChromosomeSegmenter(
+        TwoHeads, criterion="deep_supervision", criterion__weights=[1.0, 0.0], max_epochs=1,
+        train_split=None, device="cpu", random_state=0, ab_loss="swap_invariant",
+    ).fit(X, y)
+    assert "criterion__weights" in seg.get_params()
+    # swap invariance wraps the loss of each map, inside the deep supervision
+    assert type(seg.criterion_.loss_).__name__ == "SwapInvariantLoss"
+    images = torch.as_tensor(X[:, None])
+    target = torch.as_tensor(y, dtype=torch.long)
+    with torch.no_grad():
+        final, aux = seg.module_(images)
+        per_map = seg.criterion_.loss_
+        assert seg.get_loss((final, aux), target).item() == pytest.approx(
+            per_map(final, target).item())
+        seg.set_params(criterion__weights=[1.0, 3.0])
+        weighted = (per_map(final, target) + 3 * per_map(aux, target)) / 4
+        assert seg.get_loss((final, aux), target).item() == pytest.approx(weighted.item())
+
+
 def test_tta_is_equivariant_to_flips_and_rotations(fitted, data):
     X, _ = data
     square = X[:4, :20, :20]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from chromoskl._geometry import centre_crop, centre_offsets, centre_pad, centre_to_shape
+from chromoskl._geometry import centre_crop, centre_offsets, centre_pad
 
 
 @pytest.mark.parametrize(
@@ -39,11 +39,3 @@ def test_pad_then_crop_is_the_identity(as_tensor):
 def test_pad_to_the_same_shape_returns_the_input():
     array = np.ones((2, 3))
     assert centre_pad(array, (2, 3)) is array
-
-
-def test_to_shape_pads_one_axis_and_crops_the_other():
-    array = np.arange(4 * 6).reshape(4, 6)
-    out = centre_to_shape(array, (6, 2))
-    assert out.shape == (6, 2)
-    np.testing.assert_array_equal(out[1:5], array[:, 2:4])
-    assert (out[0] == 0).all() and (out[5] == 0).all()

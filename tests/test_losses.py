@@ -16,7 +16,6 @@ from chromoskl.losses import (
     BCELoss,
     CELoss,
     CombinedLoss,
-    DiceCELoss,
     DiceLoss,
     FocalLoss,
     TverskyLoss,
@@ -63,8 +62,8 @@ HAND_CASES = [
     ("dice_ce", {}, 1.0 - (8 / 13 + 6 / 11) / 2 + 1.5 * LN2),
     # 0.5 Dice (smooth 1) + 2 CE.
     (
-        "dice_ce",
-        {"dice_weight": 0.5, "ce_weight": 2.0},
+        "combined",
+        {"weights": (0.5, 2.0)},
         0.5 * (1.0 - (8 / 13 + 6 / 11) / 2) + 3 * LN2,
     ),
     # Combined: 2 * MSE + 1 * BCE.
@@ -210,8 +209,9 @@ def test_tversky_half_half_is_dice():
 def test_combined_default_equals_dice_ce():
     y_pred, y_true = _random_batch()
     assert CombinedLoss()(y_pred, y_true).item() == pytest.approx(
-        DiceCELoss()(y_pred, y_true).item(), rel=1e-6
+        DiceLoss()(y_pred, y_true).item() + CELoss()(y_pred, y_true).item(), rel=1e-6
     )
+    assert LOSSES["dice_ce"] is CombinedLoss
     tuned = CombinedLoss(("focal", "dice"), (1.0, 0.0), loss_params={"focal": {"gamma": 0.0}})
     expected = F.cross_entropy(y_pred, y_true).item()
     assert tuned(y_pred, y_true).item() == pytest.approx(expected, rel=1e-6)
@@ -266,7 +266,7 @@ def test_each_loss_decreases_under_sgd(name):
 
 @pytest.mark.parametrize(
     ("cls", "param"),
-    [(CELoss, "weight"), (FocalLoss, "alpha"), (DiceCELoss, "weight")],
+    [(CELoss, "weight"), (FocalLoss, "alpha")],
 )
 def test_list_weights_become_buffers_that_follow_dtype(cls, param):
     criterion = cls(**{param: [1.0, 3.0]})
@@ -405,16 +405,32 @@ def test_swap_invariant_loss_is_the_smaller_of_the_two_assignments():
 
 
 def test_label_range_check_can_be_done_once_up_front():
-    from chromoskl.losses import DiceCELoss, labels_already_checked
+    from chromoskl.losses import labels_already_checked
 
     logits = torch.zeros(1, 4, 3, 3)
     bad = torch.full((1, 3, 3), 2)
     bad[0, 0, 0] = 7
     with pytest.raises(ValueError, match="values from 0 to 7|from 2 to 7"):
-        DiceCELoss()(logits, bad)
+        CombinedLoss()(logits, bad)
     with labels_already_checked():
         good = torch.full((1, 3, 3), 2)
-        assert torch.isfinite(DiceCELoss()(logits, good))
+        assert torch.isfinite(CombinedLoss()(logits, good))
     # the check is back outside the block
     with pytest.raises(ValueError):
-        DiceCELoss()(logits, bad)
+        CombinedLoss()(logits, bad)
+
+
+def test_deep_supervision_loss_weighs_the_maps_final_first():
+    y_pred, y_true = _random_batch()
+    aux = y_pred.flip(-1)
+    ce = CELoss()
+    loss = LOSSES["deep_supervision"](loss="ce", weights=(3.0, 1.0))
+    expected = (3 * ce(y_pred, y_true) + ce(aux, y_true)) / 4
+    assert loss((y_pred, aux), y_true).item() == pytest.approx(expected.item(), rel=1e-6)
+    # one map: the loss itself, whatever the weights
+    assert loss(y_pred, y_true).item() == pytest.approx(ce(y_pred, y_true).item(), rel=1e-6)
+    tuned = LOSSES["deep_supervision"](loss="focal", loss_params={"gamma": 0.0})
+    expected = (ce(y_pred, y_true) + ce(aux, y_true)) / 2
+    assert tuned((y_pred, aux), y_true).item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="2 weights but the network returns 3 maps"):
+        loss((y_pred, aux, aux), y_true)

@@ -641,6 +641,6 @@ def test_real_labels_class_fractions(real_h5):
     cm = confusion_matrix(labels, labels)
     assert cm.sum() == labels.size == 13434 * 94 * 93
     assert np.count_nonzero(cm - np.diag(np.diag(cm))) == 0
-    # DESIGN.md: background 90.7 %, A 2.4 %, B 5.5 %, overlap 1.4 % of the pixels.
+    # Pommier's labels: background 90.7 %, A 2.4 %, B 5.5 %, overlap 1.4 % of the pixels.
     np.testing.assert_allclose(np.diag(cm) / cm.sum(), [0.907, 0.024, 0.055, 0.014], atol=6e-4)
     assert overlap_iou(labels, labels) == 1.0

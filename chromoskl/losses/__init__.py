@@ -19,11 +19,15 @@ Attention U-Net thesis (Lemma 2023) trains with MSE (``"mse"``); the Attention U
 (Passos Martins and Ygé 2024) compare cross-entropy, focal and Dice losses (``"ce"``,
 ``"focal"``, ``"dice"``) and name Tversky as future work (``"tversky"``).
 
+``"deep_supervision"`` (:class:`DeepSupervisionLoss`) applies any of them to every output map
+of a deeply supervised network, with weights that ``criterion__weights`` can search.
+
 ``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
 into a class.
 """
 
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
+from ._deep_supervision import DeepSupervisionLoss, loss_over_heads
 from ._functional import (
     adaptive_smooth_weights,
     focal_loss_with_logits,
@@ -36,7 +40,6 @@ from ._modules import (
     LOSSES,
     CELoss,
     CombinedLoss,
-    DiceCELoss,
     DiceLoss,
     FocalLoss,
     MSELoss,
@@ -44,7 +47,7 @@ from ._modules import (
     labels_already_checked,
     resolve_criterion,
 )
-from ._swap import SwapInvariantLoss, swap_chromosomes
+from ._swap import SwapInvariantLoss, swap_chromosomes, swap_invariant
 
 __all__ = [
     "LOSSES",
@@ -63,9 +66,11 @@ __all__ = [
     "DiceLoss",
     "FocalLoss",
     "TverskyLoss",
-    "DiceCELoss",
     "CombinedLoss",
+    "DeepSupervisionLoss",
+    "loss_over_heads",
     "SwapInvariantLoss",
     "swap_chromosomes",
+    "swap_invariant",
     "labels_already_checked",
 ]

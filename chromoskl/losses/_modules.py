@@ -14,6 +14,7 @@ from torch import nn
 
 from ..exceptions import UnknownNameError
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
+from ._deep_supervision import DeepSupervisionLoss
 from ._functional import focal_loss_with_logits, soft_dice_score, tversky_index
 from ._inputs import (
     _as_float,
@@ -165,44 +166,9 @@ class TverskyLoss(nn.Module):
         return 1.0 - tversky_index(probs, target, self.alpha, self.beta, self.smooth).mean()
 
 
-class DiceCELoss(nn.Module):
-    """``dice_weight * DiceLoss + ce_weight * CELoss`` (``"dice_ce"``).
-
-    Parameters
-    ----------
-    dice_weight : float, default=1.0
-    ce_weight : float, default=1.0
-    smooth : float, default=1.0
-        Of the Dice term.
-    weight : sequence of C floats or None, default=None
-        Class weights of the cross-entropy term.
-    """
-
-    def __init__(
-        self,
-        dice_weight: float = 1.0,
-        ce_weight: float = 1.0,
-        smooth: float = 1.0,
-        weight: Sequence[float] | None = None,
-    ):
-        super().__init__()
-        _check_non_negative(dice_weight=dice_weight, ce_weight=ce_weight, smooth=smooth)
-        self.dice_weight = dice_weight
-        self.ce_weight = ce_weight
-        self.smooth = smooth
-        self.register_buffer("weight", _class_weights(weight, "weight"))
-
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        y_true = _check_inputs(y_pred, y_true)
-        y_pred = _as_float(y_pred)
-        probs = F.softmax(y_pred, dim=1)
-        dice = 1.0 - soft_dice_score(probs, _one_hot(y_true, probs), self.smooth).mean()
-        ce = F.cross_entropy(y_pred, y_true, weight=_weights_for(self.weight, y_pred, "weight"))
-        return self.dice_weight * dice + self.ce_weight * ce
-
-
 class CombinedLoss(nn.Module):
-    """Weighted sum of registry losses (``"combined"``).
+    """Weighted sum of registry losses (``"combined"``; ``"dice_ce"`` names its default, Dice +
+    cross-entropy with equal weights, as in MONAI's ``DiceCELoss``).
 
     Parameters
     ----------
@@ -276,8 +242,9 @@ LOSSES: dict[str, type[nn.Module]] = {
     "dice": DiceLoss,
     "focal": FocalLoss,
     "tversky": TverskyLoss,
-    "dice_ce": DiceCELoss,
+    "dice_ce": CombinedLoss,
     "combined": CombinedLoss,
+    "deep_supervision": DeepSupervisionLoss,
 }
 
 

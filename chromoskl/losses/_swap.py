@@ -14,7 +14,7 @@ from torch import nn
 
 from ..classes import CHROMOSOME_A, CHROMOSOME_B
 
-__all__ = ["SwapInvariantLoss", "swap_chromosomes"]
+__all__ = ["SwapInvariantLoss", "swap_chromosomes", "swap_invariant"]
 
 
 def swap_chromosomes(labels: torch.Tensor) -> torch.Tensor:
@@ -57,3 +57,14 @@ class SwapInvariantLoss(nn.Module):
             use_swapped = (exchanged < as_given).view(-1, 1, 1)
             target = torch.where(use_swapped, swapped, y_true)
         return self.loss(y_pred, target)
+
+
+def swap_invariant(criterion: nn.Module) -> nn.Module:
+    """``criterion`` made swap-invariant: wrapped in :class:`SwapInvariantLoss`, or, for a
+    :class:`~chromoskl.losses.DeepSupervisionLoss`, the loss it applies to each map."""
+    from ._deep_supervision import DeepSupervisionLoss
+
+    if isinstance(criterion, DeepSupervisionLoss):
+        criterion.loss_ = SwapInvariantLoss(criterion.loss_)
+        return criterion
+    return SwapInvariantLoss(criterion)

@@ -134,7 +134,7 @@ def segmentation_scores(
 
 def _match_prediction_to_labels(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
     """Crop a prediction, centred, to the labels' (H, W); labels smaller than images are
-    centred on them (DESIGN), so this undoes that.
+    centred on them (:class:`~chromoskl.transformers.PadToShape`), so this undoes that.
 
     Raises
     ------

@@ -1,0 +1,128 @@
+"""The estimator's forward pass and prediction: any image size, precision, test-time
+augmentation, a memory budget, and the naming of A and B.
+
+A mixin of ``ChromosomeSegmenter``, which holds the parameters it reads (``channels_last``,
+``tta``, ``ab_decoding``) and ``device_``, ``precision_``, ``intensity_range_``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset, to_tensor
+
+from ._geometry import centre_crop, centre_offsets
+from ._intensity import warn_if_unlike
+from ._tiling import predict_within_budget
+from ._tta import dihedral_mean_log_proba
+from ._validation import check_image_array, check_images, check_label_window
+from .classes import labels_to_instances
+from .decoding import decode_labels, swap_channels_by_area
+
+__all__ = ["PaddedInference"]
+
+
+class PaddedInference:
+    """Mixin: ``infer`` pads to the network's divisor; ``predict*`` and ``score``."""
+
+    def infer(self, x, **fit_params):
+        """Pad the batch to the network's divisor, run it, crop every output back.
+
+        ``fit_params`` (such as ``groups``) serve the split and never reach the network.
+        """
+        x = to_tensor(x, device=self.device_)
+        height, width = x.shape[-2:]
+        divisor = int(getattr(self.module_, "input_divisor", 1))
+        padded = (math.ceil(height / divisor) * divisor, math.ceil(width / divisor) * divisor)
+        if padded != (height, width):
+            top, left = centre_offsets((height, width), padded)
+            bottom, right = padded[0] - height - top, padded[1] - width - left
+            # Repeating the edge keeps the padding at the background's grey level whatever the
+            # intensity scaling; zeros would be a bright border after standardisation.
+            x = F.pad(x, (left, right, top, bottom), mode="replicate")
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.precision_ == "bf16":
+            with torch.autocast(torch.device(self.device_).type, dtype=torch.bfloat16):
+                output = self.module_(x)
+            output = (
+                tuple(head.float() for head in output)
+                if isinstance(output, (tuple, list)) else output.float()
+            )
+        else:
+            output = self.module_(x)
+        if isinstance(output, (tuple, list)):
+            return tuple(centre_crop(head, (height, width)) for head in output)
+        return centre_crop(output, (height, width))
+
+    def evaluation_step(self, batch, training=False):
+        """Forward pass for prediction; with ``tta`` the log of the mean probability over the
+        8 flips/rotations (:mod:`chromoskl._tta`), so that the softmax of ``predict_proba``
+        returns that mean."""
+        if not self.tta or training:
+            return super().evaluation_step(batch, training=training)
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        self._set_training(False)
+        with torch.no_grad():
+            return dihedral_mean_log_proba(self.infer, to_tensor(Xi, device=self.device_))
+
+    def predict_proba(self, X):
+        """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1.
+
+        With ``ab_decoding="area"``, channels 1 and 2 are exchanged in the images where the
+        chromosome the network called A is the larger one.
+        """
+        proba = self._network_proba(X)
+        return swap_channels_by_area(proba) if self.ab_decoding == "area" else proba
+
+    def _network_proba(self, X):
+        reference = getattr(self, "intensity_range_", None)
+        if reference is not None and not is_dataset(X):
+            warn_if_unlike(X, reference)
+        if not is_dataset(X):
+            # within the memory budget: smaller batches, or tiles for a very large image
+            self.check_is_fitted()
+            X = check_images(X)
+            proba = predict_within_budget(self, X)
+            if proba is not None:
+                return proba
+        nonlinearity = self._get_predict_nonlinearity()
+        chunks = []
+        # device="cpu" explicitly: skorch's default (and its cached forward during scoring)
+        # would use the ``device`` parameter, which may be "auto".
+        for output in self.forward_iter(X, training=False, device="cpu"):
+            output = output[0] if isinstance(output, tuple) else output
+            chunks.append(nonlinearity(output).numpy())
+        return np.concatenate(chunks).astype(np.float32, copy=False)
+
+    def predict(self, X):
+        """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap.
+
+        With ``ab_decoding="area"``, decoded by :func:`chromoskl.decoding.decode_labels`.
+        """
+        proba = self._network_proba(X)
+        if self.ab_decoding == "area":
+            return decode_labels(proba, order="area", consistency=True)
+        return proba.argmax(axis=1).astype(np.uint8)
+
+    def predict_instances(self, X):
+        """The two whole chromosomes, (n, 2, H, W) bool: A = {1, 3}, B = {2, 3}."""
+        return labels_to_instances(self.predict(X))
+
+    def score(self, X, y):
+        """Overlap-class IoU pooled over every pixel of every image (ARMS Net's main number).
+
+        Predictions larger than ``y`` are cropped centred to its size; smaller labels must be
+        a centred crop of padded images, as in ``fit``.
+        """
+        from ._segmenter_params import network_overlap_iou
+
+        if not is_dataset(X):
+            check_label_window(check_image_array(X), np.shape(y)[-2:])
+        return network_overlap_iou(self, X, y)
+
