@@ -1,0 +1,11 @@
+"""A web page and a JSON API that separate the chromosomes of an uploaded image.
+
+For lab staff who do not write Python: ``chromoskl serve --model MODEL`` starts it (Flask, an
+optional dependency: ``pip install "chromoskl[web]"``). :func:`create_app` builds the
+application around a fitted segmenter (and optionally a classifier), for tests and for
+serving it with another WSGI server.
+"""
+
+from .app import MAX_PIXELS, MAX_UPLOAD_MB, create_app
+
+__all__ = ["create_app", "MAX_PIXELS", "MAX_UPLOAD_MB"]
