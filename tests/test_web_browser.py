@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -36,39 +34,25 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 pytest.importorskip("flask")
 
 
-@contextmanager
-def served(app):
-    """The application on a free port of 127.0.0.1, in a thread; yields its address."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 def test_a_metaphase_uploaded_in_the_browser_shows_its_overlay_and_count(
     tiny_segmenter_file, tmp_path
 ):
-    from chromoskl.web import create_app
+    from chromoskl.web import create_app, served_in_thread
 
     metaphase = make_metaphase(6, n_overlaps=1, shape=(240, 260), random_state=0)
     upload = tmp_path / "metaphase.tif"
     iio.imwrite(upload, np.clip(metaphase.image, 0, 4095).astype(np.uint16))
     app = create_app(ChromosomeSegmenter.load(tiny_segmenter_file))
     try:
-        with served(app) as address, sync_api.sync_playwright() as playwright:
+        with served_in_thread(app) as address, sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=EXECUTABLE,
                                                  args=CHROMIUM_ARGS, timeout=60_000)
             try:
                 page = browser.new_page()
+                page.set_default_timeout(120_000)  # the click waits for the separation
                 page.goto(address + "/")
                 page.set_input_files("#file", str(upload))
-                with page.expect_navigation(timeout=60_000):
+                with page.expect_navigation():
                     page.click("#submit")
                 count = int(page.text_content("#n-chromosomes"))
                 overlay = page.locator("#overlay")
