@@ -20,7 +20,7 @@ import numpy as np
 
 from ._cli_support import positive_float
 
-__all__ = ["add_separate_parser", "run_separate"]
+__all__ = ["add_separate_parser", "add_separator_options", "separator_from_args", "run_separate"]
 
 
 def _threshold(text: str):
@@ -34,6 +34,41 @@ def _threshold(text: str):
         raise argparse.ArgumentTypeError(
             f"must be one of {', '.join(sorted(THRESHOLDS))} or a number, got {text!r}"
         ) from None
+
+
+def add_separator_options(parser: argparse.ArgumentParser) -> None:
+    """The options of :class:`~chromoskl.metaphase.MetaphaseSeparator`'s steps, shared by
+    ``separate`` and ``karyogram``."""
+    parser.add_argument("--pixel-scale", type=positive_float, default=0.5,
+                        help="segmenter pixels per image pixel (default 0.5: Pommier's pairs "
+                        "were down-sampled by 2)")
+    parser.add_argument("--background-radius", type=positive_float, default=25,
+                        help="top-hat disk radius in pixels (default 25)")
+    parser.add_argument("--threshold", type=_threshold, default="li",
+                        help="li (default), otsu, triangle, yen, or a grey value")
+    parser.add_argument("--min-area", type=int, default=60,
+                        help="smallest chromosome in pixels (default 60)")
+    parser.add_argument("--grey-scale", type=positive_float,
+                        help="grey factor for the segmenter (default: from the model)")
+
+
+def separator_from_args(args, segmenter):
+    """The :class:`~chromoskl.metaphase.MetaphaseSeparator` the options ask for, and the
+    settings to record beside its results."""
+    from .metaphase import MetaphaseSeparator
+
+    if args.min_area < 1:
+        raise ValueError(f"--min-area must be a positive integer, got {args.min_area}")
+    settings = {
+        "pixel_scale": args.pixel_scale, "background_radius": args.background_radius,
+        "threshold": args.threshold, "min_area": args.min_area,
+        "grey_scale": "auto" if args.grey_scale is None else args.grey_scale,
+    }
+    separator = MetaphaseSeparator(
+        segmenter, background_radius=args.background_radius, pixel_scale=args.pixel_scale,
+        grey_scale=settings["grey_scale"], threshold=args.threshold, min_area=args.min_area,
+    )
+    return separator, settings
 
 
 def add_separate_parser(commands) -> argparse.ArgumentParser:
@@ -51,17 +86,7 @@ def add_separate_parser(commands) -> argparse.ArgumentParser:
                         help="a segmenter written by chromoskl train; without it, touching "
                         "or crossing chromosomes stay one mask each")
     parser.add_argument("--out", type=Path, default=Path("chromoskl-separated"))
-    parser.add_argument("--pixel-scale", type=positive_float, default=0.5,
-                        help="segmenter pixels per image pixel (default 0.5: Pommier's pairs "
-                        "were down-sampled by 2)")
-    parser.add_argument("--background-radius", type=positive_float, default=25,
-                        help="top-hat disk radius in pixels (default 25)")
-    parser.add_argument("--threshold", type=_threshold, default="li",
-                        help="li (default), otsu, triangle, yen, or a grey value")
-    parser.add_argument("--min-area", type=int, default=60,
-                        help="smallest chromosome in pixels (default 60)")
-    parser.add_argument("--grey-scale", type=positive_float,
-                        help="grey factor for the segmenter (default: from the model)")
+    add_separator_options(parser)
     return parser
 
 
@@ -94,24 +119,14 @@ def run_separate(args) -> int:
     """Run ``chromoskl separate``; return the exit status."""
     from . import ChromosomeSegmenter
     from .datasets import read_grey_image
-    from .metaphase import MetaphaseSeparator, save_gallery, save_overlay
+    from .metaphase import save_gallery, save_overlay
 
-    if args.min_area < 1:
-        raise ValueError(f"--min-area must be a positive integer, got {args.min_area}")
     for path in args.inputs:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
     segmenter = None if args.model is None else ChromosomeSegmenter.load(args.model)
-    settings = {
-        "model": None if args.model is None else str(args.model),
-        "pixel_scale": args.pixel_scale, "background_radius": args.background_radius,
-        "threshold": args.threshold, "min_area": args.min_area,
-        "grey_scale": "auto" if args.grey_scale is None else args.grey_scale,
-    }
-    separator = MetaphaseSeparator(
-        segmenter, background_radius=args.background_radius, pixel_scale=args.pixel_scale,
-        grey_scale=settings["grey_scale"], threshold=args.threshold, min_area=args.min_area,
-    )
+    separator, settings = separator_from_args(args, segmenter)
+    settings = {"model": None if args.model is None else str(args.model), **settings}
     if segmenter is None:
         print("chromoskl: no --model: chromosomes that touch or cross stay one mask each")
     args.out.mkdir(parents=True, exist_ok=True)

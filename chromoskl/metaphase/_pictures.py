@@ -23,7 +23,9 @@ def instance_colours(n: int) -> np.ndarray:
     return table[np.arange(n) % len(table)]
 
 
-def _grey01(image) -> np.ndarray:
+def stretch_grey(image) -> np.ndarray:
+    """Grey levels to [0, 1] between the 1st and 99.8th percentiles, so that 12-bit, 8-bit
+    and float metaphases look (and classify) alike."""
     image = np.asarray(image, dtype=np.float64)
     low, high = np.percentile(image, [1.0, 99.8])
     return np.clip((image - low) / max(high - low, 1e-12), 0.0, 1.0)
@@ -58,7 +60,7 @@ def save_overlay(path, image, masks, *, alpha: float = 0.45) -> Path:
     from ..plotting import _pyplot
 
     plt = _pyplot()
-    grey = _grey01(image)
+    grey = stretch_grey(image)
     masks = np.asarray(masks, dtype=bool)
     colours = instance_colours(len(masks))
     count = masks.sum(axis=0)
@@ -99,7 +101,7 @@ def save_gallery(path, image, masks, *, labels=None, columns: int = 12) -> Path:
     columns = min(columns, n)
     rows = int(np.ceil(n / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 2.0 * rows), squeeze=False)
-    grey = _grey01(image)
+    grey = stretch_grey(image)
     for k, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if k >= len(masks) or not masks[k].any():

@@ -5,9 +5,12 @@
 - :func:`straighten` and :class:`Straightener`: medial-axis straightening, p-arm on top.
 - :class:`PadToSquare` and :class:`ResizeImages`: the slides' padding and resizing, as sklearn
   transformers; ``INPUT_SIZE`` gives each network's input side.
+- :func:`classify_chromosomes`: the class of every chromosome a metaphase separator found
+  (what ``chromoskl karyogram`` lays out).
 """
 
 from ._classifier import ChromosomeClassifier, slides_augmenter
+from ._karyotyping import classify_chromosomes, cut_out_chromosomes
 from ._models import ARCHITECTURES, TorchvisionUnavailableError
 from ._preprocessing import INPUT_SIZE, PadToSquare, ResizeImages
 from ._straighten import Straightener, straighten
@@ -20,6 +23,8 @@ __all__ = [
     "ResizeImages",
     "Straightener",
     "TorchvisionUnavailableError",
+    "classify_chromosomes",
+    "cut_out_chromosomes",
     "slides_augmenter",
     "straighten",
 ]
