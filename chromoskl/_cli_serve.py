@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._cli_separate import add_separator_options, separator_from_args
 from ._cli_support import UsageError, positive_float
 
 __all__ = ["add_serve_parser", "run_serve"]
@@ -36,7 +37,7 @@ def add_serve_parser(commands) -> argparse.ArgumentParser:
                         help="a segmenter written by chromoskl train")
     parser.add_argument("--classifier", type=Path,
                         help="a chromosome classifier saved with joblib.dump: adds classes and "
-                        "a karyogram (needs chromoskl[recognition])")
+                        "a karyogram (a ChromosomeClassifier needs chromoskl[recognition])")
     parser.add_argument("--host", default=LOCALHOST,
                         help="address to listen on (default 127.0.0.1: this machine only; "
                         "0.0.0.0 opens it to the network, without any login)")
@@ -45,8 +46,7 @@ def add_serve_parser(commands) -> argparse.ArgumentParser:
                         help=f"largest upload in MiB (default {MAX_UPLOAD_MB})")
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                         help=f"largest image in pixels (default {MAX_PIXELS:,})")
-    parser.add_argument("--pixel-scale", type=positive_float, default=0.5,
-                        help="segmenter pixels per metaphase pixel (default 0.5, as separate)")
+    add_separator_options(parser)
     return parser
 
 
@@ -59,7 +59,7 @@ def run_serve(args) -> int:
     from werkzeug.serving import run_simple
 
     from . import ChromosomeSegmenter
-    from ._cli_classify import _load_model
+    from ._cli_karyogram import load_classifier
     from .web import create_app
 
     if args.max_pixels < 1:
@@ -67,9 +67,11 @@ def run_serve(args) -> int:
     if not args.model.is_file():
         raise FileNotFoundError(f"no such model file: {args.model}")
     segmenter = ChromosomeSegmenter.load(args.model)
-    classifier = None if args.classifier is None else _load_model(args.classifier)
+    classifier = None if args.classifier is None else load_classifier(args.classifier)
+    separator, _ = separator_from_args(args, segmenter)
+    steps = {k: v for k, v in separator.get_params(deep=False).items() if k != "segmenter"}
     app = create_app(segmenter, classifier, max_upload_mb=args.max_upload_mb,
-                     max_pixels=args.max_pixels, pixel_scale=args.pixel_scale)
+                     max_pixels=args.max_pixels, **steps)
     if args.host != LOCALHOST:
         print(f"chromoskl: listening on {args.host}: anyone who reaches this machine can use "
               "the page; there is no login")

@@ -17,6 +17,7 @@ from chromoskl.cli import main
 from chromoskl.datasets import make_metaphase, make_overlapping_chromosomes, read_grey_image
 from chromoskl.metaphase import MetaphaseSeparator
 from chromoskl.metrics import CHROMOSOME_LABELS
+from chromoskl.recognition import PadToSquare, ResizeImages, classify_chromosomes
 
 pytest.importorskip("flask")
 
@@ -240,6 +241,53 @@ def test_the_store_keeps_the_last_results_and_is_removed_on_close(segmenter, met
     assert not store.root.exists()
 
 
+def _flatten(X):
+    return np.asarray(X).reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """A scikit-learn pipeline of the 24 classes (as tests/test_karyogram_cli.py): the calls of
+    a ChromosomeClassifier pipeline, without torchvision."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from chromoskl.datasets import make_karyotype_chromosomes
+
+    data = make_karyotype_chromosomes(4, image_size=32, random_state=0)
+    model = make_pipeline(PadToSquare(), ResizeImages(16), FunctionTransformer(_flatten),
+                          LogisticRegression(max_iter=300))
+    return model.fit(data.images, data.target)
+
+
+def test_a_classifier_adds_classes_and_a_karyogram(segmenter, classifier, metaphase,
+                                                   tmp_path):
+    app = create_app(segmenter, classifier)
+    try:
+        client = app.test_client()
+        raw = _tiff12(metaphase)
+        posted = _post(client, _file(raw, ".tif"), "cell.tif", url="/")
+        result_id = posted.headers["Location"].rsplit("/", 1)[-1]
+        report = client.get(f"/api/results/{result_id}").get_json()
+        (tmp_path / "cell.tif").write_bytes(_file(raw, ".tif").getvalue())
+        image = read_grey_image(tmp_path / "cell.tif")
+        direct = MetaphaseSeparator(segmenter).separate(image)
+        found = classify_chromosomes(image, direct.masks, classifier, source=direct.source)
+        assert [row["class"] for row in report["chromosomes"]] == found.names
+        for row, confidence in zip(report["chromosomes"], found.confidences):
+            assert (row["confidence"] is None) == bool(np.isnan(confidence))
+            if row["confidence"] is not None:
+                assert row["confidence"] == pytest.approx(confidence, abs=1e-4)
+        karyogram = client.get(report["files"]["karyogram"])
+        assert karyogram.status_code == 200 and karyogram.mimetype == "image/png"
+        assert skio.imread(io.BytesIO(karyogram.data)).shape[0] > 200
+        html = client.get(posted.headers["Location"]).data.decode()
+        assert 'id="karyogram"' in html and "<th>class</th>" in html
+    finally:
+        app.extensions["chromoskl"].store.close()
+
+
 def test_serve_listens_on_localhost_by_default(tiny_segmenter_file, monkeypatch, capsys):
     import werkzeug.serving
 
@@ -252,6 +300,26 @@ def test_serve_listens_on_localhost_by_default(tiny_segmenter_file, monkeypatch,
     assert app.config["MAX_CONTENT_LENGTH"] == 40 * 1024 * 1024
     assert not app.extensions["chromoskl"].store.root.exists()  # removed when it stopped
     assert "http://127.0.0.1:8000/" in capsys.readouterr().out
+    assert app.extensions["chromoskl"].classifier is None
+
+
+def test_serve_takes_a_classifier_and_the_separators_options(tiny_segmenter_file, classifier,
+                                                            tmp_path, monkeypatch):
+    import joblib
+    import werkzeug.serving
+
+    joblib.dump(classifier, tmp_path / "classifier.joblib")
+    apps = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple",
+                        lambda host, port, app, **kw: apps.append((host, port, app)))
+    assert main(["serve", "--model", str(tiny_segmenter_file), "--classifier",
+                 str(tmp_path / "classifier.joblib"), "--host", "0.0.0.0", "--port", "8123",
+                 "--min-area", "40", "--max-pixels", "1000000"]) == 0
+    ((host, port, app),) = apps
+    state = app.extensions["chromoskl"]
+    assert (host, port, state.max_pixels) == ("0.0.0.0", 8123, 1_000_000)
+    assert state.separator.min_area == 40
+    assert hasattr(state.classifier, "predict_proba")
 
 
 def test_serve_without_flask_says_how_to_install_it(tiny_segmenter_file, monkeypatch, capsys):

@@ -62,14 +62,31 @@ def _pair_result(segmenter, image) -> Bunch:
 
 
 def _save_input(path: Path, image) -> None:
-    """The upload as an 8-bit grey PNG a browser shows (1st-99.8th percentile stretched, as
-    the overlay's grey)."""
-    from skimage import exposure, io
+    """The upload as an 8-bit grey PNG a browser shows, stretched as the overlay's grey."""
+    from skimage import io
 
-    low, high = np.percentile(image, [1.0, 99.8])
-    grey = exposure.rescale_intensity(image, in_range=(low, max(high, low + 1e-6)),
-                                      out_range=(0, 255))
-    io.imsave(path, grey.astype(np.uint8), check_contrast=False)
+    from ..metaphase._pictures import stretch_grey
+
+    io.imsave(path, (stretch_grey(image) * 255).round().astype(np.uint8), check_contrast=False)
+
+
+def _classify(classifier, image, result, report: dict, karyogram: Path) -> list[str]:
+    """Name each chromosome's class into ``report`` (as ``chromoskl karyogram``) and draw the
+    karyogram of those classified; return the names ("?" for an unresolved mask)."""
+    from ..karyogram import plot_karyogram
+    from ..metaphase import upright_chromosome
+    from ..metaphase._pictures import stretch_grey
+    from ..recognition import classify_chromosomes
+
+    found = classify_chromosomes(image, result.masks, classifier, source=result.source)
+    for row, name, confidence in zip(report["chromosomes"], found.names, found.confidences):
+        row["class"] = name
+        row["confidence"] = None if np.isnan(confidence) else round(float(confidence), 4)
+    placed = np.flatnonzero(found.classes >= 0)
+    grey = stretch_grey(image)
+    plot_karyogram([upright_chromosome(grey, result.masks[k]) for k in placed],
+                   found.classes[placed], found.confidences[placed], karyogram)
+    return found.names
 
 
 def analyse(image, directory: Path, *, separator, kind: str, name: str,
@@ -89,7 +106,9 @@ def analyse(image, directory: Path, *, separator, kind: str, name: str,
     name : str
         The upload's file name, reported (never used as a path).
     classifier : object with predict_proba or None, default=None
-        Names the class of each chromosome; a karyogram is drawn.
+        Names the class of each chromosome with
+        :func:`chromoskl.recognition.classify_chromosomes`, as ``chromoskl karyogram`` does;
+        a karyogram is drawn.
 
     Returns
     -------
@@ -116,18 +135,8 @@ def analyse(image, directory: Path, *, separator, kind: str, name: str,
     report = _measurements(result, seconds, Path(name), settings)
     report["kind"] = kind
     report["warnings"] = sorted({str(w.message) for w in caught})
-    if classifier is not None and len(result.masks):
-        from ._classes import classify_separated
-
-        classes = classify_separated(classifier, image, result.masks)
-        labels = classes.names
-        for row, cls, confidence in zip(report["chromosomes"], classes.names,
-                                        classes.confidences):
-            row["class"], row["confidence"] = cls, round(float(confidence), 3)
-        from ..karyogram import plot_karyogram
-
-        plot_karyogram(classes.chromosomes, classes.names, classes.confidences,
-                       directory / "karyogram.png")
+    if classifier is not None:
+        labels = _classify(classifier, image, result, report, directory / "karyogram.png")
     _save_input(directory / "input.png", image)
     save_overlay(directory / "overlay.png", image, result.masks)
     save_gallery(directory / "gallery.png", image, result.masks, labels=labels)

@@ -128,7 +128,7 @@ def _separate_upload() -> tuple[str, dict]:
                                  name=secure_filename(storage.filename) or "upload",
                                  classifier=state.classifier)
             except (ValueError, TypeError) as error:  # the separator's checks of the image
-                raise UploadError(f"cannot separate this image: {error}") from None
+                raise UploadError(f"cannot analyse this image: {error}") from None
     except BaseException:
         state.store.discard(result_id)
         raise
