@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._cli_separate import add_separator_options, separator_from_args
@@ -77,8 +80,27 @@ def run_serve(args) -> int:
               "the page; there is no login")
     print(f"chromoskl: serving {args.model} at http://{args.host}:{args.port}/ "
           "(Ctrl-C stops it)", flush=True)
-    try:
-        run_simple(args.host, args.port, app, threaded=True)
-    finally:
-        app.extensions["chromoskl"].store.close()
+    with _stopped_by_sigterm():
+        try:
+            run_simple(args.host, args.port, app, threaded=True)
+        finally:
+            app.extensions["chromoskl"].store.close()
     return 0
+
+
+@contextmanager
+def _stopped_by_sigterm():
+    """Let SIGTERM (``kill``, a service manager) end the server as Ctrl-C does, through the
+    ``finally`` that removes the temporary directory; Python's default would skip it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
