@@ -288,6 +288,30 @@ def test_a_classifier_adds_classes_and_a_karyogram(segmenter, classifier, metaph
         app.extensions["chromoskl"].store.close()
 
 
+@pytest.mark.recognition
+def test_a_chromosome_classifier_pipeline_gives_a_karyogram_page(segmenter, metaphase):
+    from sklearn.pipeline import make_pipeline
+
+    from chromoskl import ChromosomeClassifier
+    from chromoskl.datasets import make_karyotype_chromosomes
+    from tests.test_recognition_classifier import require_torchvision
+
+    require_torchvision()
+    data = make_karyotype_chromosomes(1, image_size=32, random_state=0)
+    model = make_pipeline(PadToSquare(), ResizeImages(32), ChromosomeClassifier(
+        arch="resnet18", max_epochs=1, batch_size=24, train_split=None, random_state=0,
+        verbose=0))
+    app = create_app(segmenter, model.fit(data.images, data.target))
+    try:
+        answer = _post(app.test_client(), _file(_tiff12(metaphase), ".tif"), "cell.tif")
+        report = answer.get_json()
+        assert answer.status_code == 201 and "karyogram" in report["files"]
+        names = {row["class"] for row in report["chromosomes"]}
+        assert names and names <= {*map(str, range(1, 23)), "X", "Y", "?"}
+    finally:
+        app.extensions["chromoskl"].store.close()
+
+
 def test_serve_listens_on_localhost_by_default(tiny_segmenter_file, monkeypatch, capsys):
     import werkzeug.serving
 
