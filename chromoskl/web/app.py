@@ -38,11 +38,10 @@ from ._upload import SUFFIXES, UploadError, read_upload
 
 __all__ = ["create_app", "MAX_UPLOAD_MB", "MAX_PIXELS"]
 
-#: Largest request accepted, in MiB (Flask's ``MAX_CONTENT_LENGTH``): a raw 16-bit TIFF of
-#: 4096x4096 pixels is 32 MiB.
+#: Largest request accepted, in MiB (Flask's ``MAX_CONTENT_LENGTH``): an uncompressed 16-bit
+#: RGBA TIFF at the pixel bound (2048x2048) is 32 MiB.
 MAX_UPLOAD_MB = 40
-#: Largest image accepted, in pixels: 4096x4096 would hold 16 M; 4 M (2048x2048) is 2.7 times
-#: DAPI.tif (1024x1536) and keeps one separation under about 2 GB of memory.
+#: Largest image accepted, in pixels: 2048x2048, 2.7 times DAPI.tif (1024x1536).
 MAX_PIXELS = 2048 * 2048
 
 
