@@ -19,6 +19,7 @@ import numpy as np
 from ._cli_classify import add_classify_parser, run_classify
 from ._cli_karyogram import add_karyogram_parser, run_karyogram
 from ._cli_separate import add_separate_parser, run_separate
+from ._cli_serve import add_serve_parser, run_serve
 from ._cli_support import (
     UsageError,
     check_generated_size,
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_separate_parser(commands)
     add_classify_parser(commands)
     add_karyogram_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 
@@ -358,7 +360,7 @@ def _predict(args) -> int:
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict,
             "separate": run_separate, "classify": run_classify,
-            "karyogram": run_karyogram}
+            "karyogram": run_karyogram, "serve": run_serve}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

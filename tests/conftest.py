@@ -40,3 +40,23 @@ def real_h5():
     if not REAL_H5.is_file():
         pytest.skip(f"real data not found at {REAL_H5}")
     return REAL_H5
+
+
+@pytest.fixture(scope="session")
+def tiny_segmenter_file(tmp_path_factory):
+    """A segmenter trained for one epoch on 16 generated pairs, saved: for tests of what runs
+    a model (commands, the web page), not of how well it separates."""
+    from chromoskl import ChromosomeSegmenter
+    from chromoskl.datasets import make_overlapping_chromosomes
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        pairs = make_overlapping_chromosomes(16, random_state=0)
+        seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
+                                  module__depth=2, train_split=None, random_state=0)
+        path = tmp_path_factory.mktemp("tiny-model") / "model.pt"
+        seg.fit(pairs.images, pairs.labels).save(path)
+    finally:
+        torch.set_num_threads(threads)
+    return path
