@@ -18,7 +18,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import main
 from chromoskl.datasets import make_karyotype_chromosomes, make_metaphase
 from chromoskl.datasets._karyotype import CLASS_NAMES
@@ -49,15 +48,8 @@ def metaphase():
 
 
 @pytest.fixture(scope="module")
-def segmenter_file(tmp_path_factory):
-    from chromoskl.datasets import make_overlapping_chromosomes
-
-    pairs = make_overlapping_chromosomes(16, random_state=0)
-    seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
-                              module__depth=2, train_split=None, random_state=0)
-    path = tmp_path_factory.mktemp("seg") / "model.pt"
-    seg.fit(pairs.images, pairs.labels).save(path)
-    return path
+def segmenter_file(tiny_segmenter_file):
+    return tiny_segmenter_file
 
 
 def test_cut_out_keeps_the_mask_grey_levels_and_blacks_out_the_rest(metaphase):

@@ -8,19 +8,13 @@ import numpy as np
 import pytest
 from skimage import io
 
-from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import main
-from chromoskl.datasets import make_metaphase, make_overlapping_chromosomes
+from chromoskl.datasets import make_metaphase
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    pairs = make_overlapping_chromosomes(16, random_state=0)
-    seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
-                              module__depth=2, train_split=None, random_state=0)
-    path = tmp_path_factory.mktemp("model") / "model.pt"
-    seg.fit(pairs.images, pairs.labels).save(path)
-    return path
+def model(tiny_segmenter_file):
+    return tiny_segmenter_file
 
 
 @pytest.fixture(scope="module")

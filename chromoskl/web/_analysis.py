@@ -43,11 +43,11 @@ def choose_kind(shape, training_shape, requested: str = "auto") -> str:
 
 def _pair_result(segmenter, image) -> Bunch:
     """Chromosome A and B of a pair crop, as the fields of a separator's result."""
+    from ..classes import labels_to_instances
     from ..metaphase import mask_box, medial_axis_length
-    from ..metrics import CHROMOSOME_LABELS
 
     labels = np.asarray(segmenter.predict(image[None]))[0]
-    masks = np.stack([np.isin(labels, classes) for classes in CHROMOSOME_LABELS])
+    masks = labels_to_instances(labels[None])[0]
     masks = masks[masks.any(axis=(1, 2))]  # a chromosome the segmenter did not find
     return Bunch(
         masks=masks,
