@@ -343,17 +343,20 @@ def test_early_stopping_stops_and_keeps_the_best(data):
     assert dict(seg.callbacks_)["early_stopping"].load_best
 
 
+class TwoHeads(torch.nn.Module):
+    """A network with two output maps (final, auxiliary), for deep supervision."""
+
+    def __init__(self, in_channels=1, out_channels=4):
+        super().__init__()
+        self.final = torch.nn.Conv2d(in_channels, out_channels, 1)
+        self.aux = torch.nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.final(x), self.aux(x)
+
+
 def test_deep_supervision_heads_are_averaged_and_predict_uses_the_first(data):
     X, y = data
-
-    class TwoHeads(torch.nn.Module):
-        def __init__(self, in_channels=1, out_channels=4):
-            super().__init__()
-            self.final = torch.nn.Conv2d(in_channels, out_channels, 1)
-            self.aux = torch.nn.Conv2d(in_channels, out_channels, 1)
-
-        def forward(self, x):
-            return self.final(x), self.aux(x)
 
     seg = ChromosomeSegmenter(TwoHeads, max_epochs=1, train_split=None, device="cpu",
                               random_state=0).fit(X, y)
@@ -373,15 +376,6 @@ def test_deep_supervision_heads_are_averaged_and_predict_uses_the_first(data):
 
 def test_deep_supervision_weights_are_criterion_params(data):
     X, y = data
-
-    class TwoHeads(torch.nn.Module):
-        def __init__(self, in_channels=1, out_channels=4):
-            super().__init__()
-            self.final = torch.nn.Conv2d(in_channels, out_channels, 1)
-            self.aux = torch.nn.Conv2d(in_channels, out_channels, 1)
-
-        def forward(self, x):
-            return self.final(x), self.aux(x)
 
     seg = ChromosomeSegmenter(
         TwoHeads, criterion="deep_supervision", criterion__weights=[1.0, 0.0], max_epochs=1,
