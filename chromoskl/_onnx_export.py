@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
+import warnings
 
 import torch
 
@@ -37,7 +39,8 @@ def onnx_bytes(wrapper, example: torch.Tensor, *, dynamic: bool, metadata: dict)
     free = torch.export.Dim.DYNAMIC  # raises, rather than fixing an axis, when it cannot stay free
     axes = {0: free, 2: free, 3: free} if dynamic else {0: free}
     try:
-        program = torch.export.export(wrapper, (example,), dynamic_shapes={"images": axes})
+        with _exporter_quiet():
+            program = torch.export.export(wrapper, (example,), dynamic_shapes={"images": axes})
     except Exception as error:
         if not dynamic:
             raise
@@ -51,15 +54,16 @@ def onnx_bytes(wrapper, example: torch.Tensor, *, dynamic: bool, metadata: dict)
             "module__assp_sizes."
         ) from None
     # The dynamo exporter reports its steps on standard output; keep the caller's output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _exporter_quiet():
         onnx_program = torch.onnx.export(
             program, (example,), dynamo=True, input_names=["images"],
             output_names=["probabilities"], external_data=False,
         )
     dims = onnx_program.model.graph.inputs[0].shape
-    onnx_program.rename_axes(
-        {dims[axis]: label for axis, label in AXIS_NAMES.items() if not isinstance(dims[axis], int)}
-    )
+    if hasattr(onnx_program, "rename_axes"):  # torch 2.8 and later; else the exporter's names
+        onnx_program.rename_axes(
+            {dims[i]: label for i, label in AXIS_NAMES.items() if not isinstance(dims[i], int)}
+        )
     model = onnx_program.model_proto
     metadata = {**metadata, "chromoskl.min_image_size": json.dumps(_smallest_sides(program))}
     for key, value in metadata.items():
@@ -86,6 +90,24 @@ def _smallest_sides(program) -> list[int]:
         bounds = program.range_constraints.get(size.node.expr)
         sides.append(int(bounds.lower) if bounds is not None else 1)
     return sides
+
+
+@contextlib.contextmanager
+def _exporter_quiet():
+    """Silence what the exporters say that concerns torch's internals, not the user: the
+    diagnostic attributes some networks keep (attention coefficients, ARMS rates), the
+    registry's note on torchvision's operators, torch's own deprecations."""
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry.level
+    registry.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*assigned during export")
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        registry.setLevel(level)
 
 
 def _first_line(error: BaseException) -> str:

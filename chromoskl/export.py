@@ -26,14 +26,17 @@ ONNX goes through ``torch.export`` and the dynamo exporter (onnx and onnxscript 
 ``torch.export`` cannot keep height and width symbolic (ARMS Net's adaptive AMAC rates and
 ASSP pool sizes, ARMS 3.2.1-3.2.2, are computed in Python from the map size), the export
 stops with an error that says so; ``image_shape=(H, W)`` then exports for images of that one
-size (free batch). When the exporter proves the graph right only above some size (CE-Net's
-pyramid pooling, whose windows are clamped to small maps), the smallest height and width are
-written into the metadata (``chromoskl.min_image_size``) and onnxruntime must not be given
-smaller images.
+size (free batch). The smallest height and width for which ``torch.export`` proved the graph
+are written into the metadata (``chromoskl.min_image_size``): 2x2 for most networks; 65x65 for
+CE-Net, whose pyramid pooling clamps its windows to small maps (its ONNX output matched
+PyTorch's at 20x20 and 37x41 all the same, but below the bound it is not proven).
 
 TorchScript (``torch.jit.trace`` of the network, inside a ``torch.jit.script`` of the padding,
 softmax and decoding, so that these follow any image size) is checked after tracing: the trace
-must give the eager network's output at a second size, else the export stops.
+must give the eager network's output at a smaller and a larger size, else the export stops
+and asks for ``image_shape`` (CE-Net: the tracer keeps its clamped pooling windows as
+constants). ARMS Net's adaptive networks cannot be traced at all (their rates are checked as
+Python integers) and say so. ``torch.jit`` is deprecated in torch 2.13 but still works.
 """
 
 from __future__ import annotations
