@@ -267,7 +267,8 @@ def _wrapper_of(segmenter, image_shape) -> tuple[ExportableSegmenter, int]:
     module = getattr(segmenter.module_, "_orig_mod", segmenter.module_)  # behind torch.compile
     network = copy.deepcopy(module).cpu().float().to(memory_format=torch.contiguous_format)
     network.eval().requires_grad_(False)  # the file's outputs then need no .detach()
-    channels = segmenter._module_int("in_channels") or 1
+    first_conv = next((m for m in network.modules() if isinstance(m, nn.Conv2d)), None)
+    channels = 1 if first_conv is None else first_conv.in_channels
     wrapper = ExportableSegmenter(
         FinalMap(network), int(getattr(network, "input_divisor", 1)), tta=segmenter.tta,
         swap_by_area=segmenter.ab_decoding == "area", image_shape=image_shape,
