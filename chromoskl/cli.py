@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_classify import add_classify_parser, run_classify
+from ._cli_export import add_export_parser, run_export
 from ._cli_karyogram import add_karyogram_parser, run_karyogram
 from ._cli_separate import add_separate_parser, run_separate
 from ._cli_serve import add_serve_parser, run_serve
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_classify_parser(commands)
     add_karyogram_parser(commands)
     add_serve_parser(commands)
+    add_export_parser(commands)
     return parser
 
 
@@ -360,7 +362,7 @@ def _predict(args) -> int:
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict,
             "separate": run_separate, "classify": run_classify,
-            "karyogram": run_karyogram, "serve": run_serve}
+            "karyogram": run_karyogram, "serve": run_serve, "export": run_export}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

@@ -322,6 +322,18 @@ class ChromosomeSegmenter(AutoDevice, BudgetedTraining, TensorData, PaddedInfere
         """
         return segmenter_from_file(cls, path, params)
 
+    def export(self, path, *, format=None, image_shape=None):
+        """Write the prediction (padding, network, softmax, A/B decoding) as an ONNX or a
+        TorchScript file taking (N, C, H, W) float32 images; see :mod:`chromoskl.export`.
+
+        ``format`` is ``"onnx"`` or ``"torchscript"``, by default from the suffix of ``path``
+        (``.onnx``; ``.pt`` or ``.ts``); ``image_shape=(H, W)`` exports for that size only.
+        """
+        from .export import export_segmenter
+
+        export_segmenter(self, path, format=format, image_shape=image_shape)
+        return self
+
     def __repr__(self):
         changed = {
             k: v
