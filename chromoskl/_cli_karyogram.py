@@ -51,10 +51,8 @@ def run_karyogram(args) -> int:
     """Run ``chromoskl karyogram``; return the exit status."""
     from . import ChromosomeSegmenter
     from .datasets import read_grey_image
-    from .karyogram import plot_karyogram
-    from .metaphase import save_gallery, save_overlay, upright_chromosome
-    from .metaphase._pictures import stretch_grey
-    from .recognition import classify_chromosomes
+    from .metaphase import save_gallery, save_overlay
+    from .recognition import karyotype_metaphase
 
     for path in args.inputs:
         if not path.is_file():
@@ -69,26 +67,19 @@ def run_karyogram(args) -> int:
         image = read_grey_image(path)
         started = time.perf_counter()
         result = separator.separate(image)
-        found = classify_chromosomes(image, result.masks, classifier, source=result.source)
         seconds = time.perf_counter() - started
         stem = args.out / path.stem
+        report = _measurements(result, seconds, path, settings)
+        found = karyotype_metaphase(image, result, classifier, f"{stem}_karyogram.png",
+                                    report=report, title=path.name)
         placed = np.flatnonzero(found.classes >= 0)
-        grey = stretch_grey(image)
-        upright = [upright_chromosome(grey, result.masks[k]) for k in placed]
-        plot_karyogram(upright, found.classes[placed], found.confidences[placed],
-                       f"{stem}_karyogram.png", title=path.name)
         save_gallery(f"{stem}_gallery.png", image, result.masks, labels=found.names)
         save_overlay(f"{stem}_overlay.png", image, result.masks)
-        report = _measurements(result, seconds, path, settings)
-        for entry, name, confidence in zip(report["chromosomes"], found.names,
-                                           found.confidences):
-            entry["class"] = name
-            entry["confidence"] = None if np.isnan(confidence) else round(float(confidence), 4)
         report["class_counts"] = {name: found.names.count(name)
                                   for name in sorted(set(found.names), key=_karyogram_order)}
         Path(f"{stem}_karyotype.json").write_text(json.dumps(report, indent=2) + "\n")
         print(f"chromoskl: {path}: {len(placed)} chromosomes classified, "
-              f"{len(found.names) - len(placed)} unresolved, in {seconds:.1f} s -> "
+              f"{len(found.names) - len(placed)} unresolved; separated in {seconds:.1f} s -> "
               f"{stem}_karyogram.png, _gallery.png, _overlay.png, _karyotype.json")
     return 0
 

@@ -11,6 +11,7 @@ from chromoskl.metaphase import (
     count_arms,
     crop_cluster,
     foreground_mask,
+    gallery_chromosome,
     grey_factor,
     label_components,
     mask_box,
@@ -120,6 +121,21 @@ def test_short_arms_of_a_crossing_count_from_a_fraction_of_the_width():
     assert count_arms(plus, min_length=5) == 4  # an explicit length wins over the ratio
     rod = _rod((100, 100), (20, 10), (29, 79))
     assert count_arms(rod, width_ratio=0.45) == 2  # a rod's end spurs stay below half a width
+
+
+def test_gallery_chromosome_straightens_a_bent_rod_and_falls_back_on_a_dot():
+    rows, cols = np.mgrid[:100, :100]
+    radius = np.hypot(rows - 90, cols - 50)
+    arc = (np.abs(radius - 60) <= 5) & (rows < 80)  # 11 px wide, bent by about 110 degrees
+    image = np.where(arc, 100.0, 0.0)
+    straight = gallery_chromosome(image, arc)
+    # the medial axis (an arc of about 115 px) becomes the height; the width stays about 11 px
+    assert straight.shape[0] > 90 and straight.shape[1] <= 16
+    assert straight.max() == pytest.approx(100.0) and straight[0].max() > 0
+    dot = np.zeros((20, 20), bool)
+    dot[10, 10] = True
+    assert gallery_chromosome(np.ones((20, 20)), dot).shape[0] >= 1  # no skeleton path: upright
+    assert gallery_chromosome(image, np.zeros_like(arc)).shape == (1, 1)
 
 
 def test_medial_axis_length_of_straight_and_diagonal_rods():

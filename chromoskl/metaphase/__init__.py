@@ -24,7 +24,7 @@ from ._components import THRESHOLDS, foreground_mask, label_components
 from ._crops import Placement, crop_cluster
 from ._measure import mask_box, medial_axis_length
 from ._paste import paste_instances
-from ._pictures import save_gallery, save_overlay, upright_chromosome
+from ._pictures import gallery_chromosome, save_gallery, save_overlay, upright_chromosome
 from ._scale import grey_factor, to_segmenter_pixels
 from ._separator import MetaphaseSeparator
 
@@ -44,6 +44,7 @@ __all__ = [
     "medial_axis_length",
     "mask_box",
     "save_overlay",
+    "gallery_chromosome",
     "save_gallery",
     "upright_chromosome",
 ]

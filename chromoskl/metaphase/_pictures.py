@@ -9,7 +9,9 @@ import numpy as np
 from skimage import measure
 from skimage.transform import rotate
 
-__all__ = ["instance_colours", "upright_chromosome", "save_overlay", "save_gallery"]
+__all__ = [
+    "instance_colours", "upright_chromosome", "gallery_chromosome", "save_overlay", "save_gallery",
+]
 
 # Pixels of background around a chromosome in the gallery.
 _MARGIN = 3
@@ -52,6 +54,32 @@ def upright_chromosome(image, mask, *, margin: int = _MARGIN) -> np.ndarray:
     return np.where(inside, turned, 0.0)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
+def gallery_chromosome(image, mask, *, margin: int = _MARGIN) -> np.ndarray:
+    """One chromosome as the gallery and the karyogram show it: straightened along its medial
+    axis with the shorter arm on top (:func:`chromoskl.recognition.straighten`), 0 outside it;
+    turned upright along its major axis (:func:`upright_chromosome`) where it cannot be
+    straightened."""
+    from ..recognition import straighten
+
+    mask = np.asarray(mask, dtype=bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return np.zeros((1, 1))
+    r0, c0 = max(rows[0] - margin, 0), max(cols[0] - margin, 0)
+    r1, c1 = min(rows[-1] + 1 + margin, mask.shape[0]), min(cols[-1] + 1 + margin, mask.shape[1])
+    local = mask[r0:r1, c0:c1]
+    grey = np.where(local, np.asarray(image, dtype=np.float64)[r0:r1, c0:c1], 0.0)
+    try:
+        straight, inside = straighten(grey, local, return_mask=True)
+    except ValueError:
+        return upright_chromosome(image, mask, margin=margin)
+    keep_rows, keep_cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if keep_rows.size == 0:
+        return upright_chromosome(image, mask, margin=margin)
+    straight = np.where(inside, straight, 0.0)
+    return straight[keep_rows[0] : keep_rows[-1] + 1, keep_cols[0] : keep_cols[-1] + 1]
+
+
 def save_overlay(path, image, masks, *, alpha: float = 0.45) -> Path:
     """Write the grey image with each chromosome in its own colour and its number (from 1).
 
@@ -92,7 +120,8 @@ def save_overlay(path, image, masks, *, alpha: float = 0.45) -> Path:
 
 
 def save_gallery(path, image, masks, *, labels=None, columns: int = 12) -> Path:
-    """Write every chromosome, cut out and upright, in a grid numbered as in the overlay."""
+    """Write every chromosome, cut out and straightened (:func:`gallery_chromosome`), in a
+    grid numbered as in the overlay."""
     from ..plotting import _pyplot
 
     plt = _pyplot()
@@ -106,7 +135,7 @@ def save_gallery(path, image, masks, *, labels=None, columns: int = 12) -> Path:
         ax.set_axis_off()
         if k >= len(masks) or not masks[k].any():
             continue
-        ax.imshow(upright_chromosome(grey, masks[k]), cmap="gray", vmin=0, vmax=1)
+        ax.imshow(gallery_chromosome(grey, masks[k]), cmap="gray", vmin=0, vmax=1)
         title = str(k + 1) if labels is None else f"{k + 1} {labels[k]}"
         ax.set_title(title, fontsize=7)
     fig.tight_layout()

@@ -10,7 +10,7 @@
 """
 
 from ._classifier import ChromosomeClassifier, slides_augmenter
-from ._karyotyping import classify_chromosomes, cut_out_chromosomes
+from ._karyotyping import classify_chromosomes, cut_out_chromosomes, karyotype_metaphase
 from ._models import ARCHITECTURES, TorchvisionUnavailableError
 from ._preprocessing import INPUT_SIZE, PadToSquare, ResizeImages
 from ._straighten import Straightener, straighten
@@ -25,6 +25,7 @@ __all__ = [
     "TorchvisionUnavailableError",
     "classify_chromosomes",
     "cut_out_chromosomes",
+    "karyotype_metaphase",
     "slides_augmenter",
     "straighten",
 ]

@@ -15,7 +15,7 @@ from sklearn.utils import Bunch
 from ..datasets._karyotype import CLASS_NAMES
 from ..metaphase._pictures import stretch_grey
 
-__all__ = ["cut_out_chromosomes", "classify_chromosomes"]
+__all__ = ["cut_out_chromosomes", "classify_chromosomes", "karyotype_metaphase"]
 
 
 def cut_out_chromosomes(image, masks, *, margin: int = 3) -> list[np.ndarray]:
@@ -134,3 +134,48 @@ def _predict_proba(classifier, crops: list[np.ndarray]) -> np.ndarray:
     full = np.zeros((len(crops), len(CLASS_NAMES)))
     full[:, classes.astype(int)] = proba
     return full
+
+
+def karyotype_metaphase(image, result, classifier, karyogram_path, *, report=None, title=None):
+    """Classify a separated metaphase, draw its karyogram, and add the classes to a report.
+
+    What ``chromoskl karyogram`` and ``chromoskl serve --classifier`` do with a separator's
+    result: :func:`classify_chromosomes`, then :func:`chromoskl.karyogram.plot_karyogram` of
+    the classified chromosomes, each straightened
+    (:func:`chromoskl.metaphase.gallery_chromosome`).
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+        The metaphase.
+    result : sklearn.utils.Bunch
+        ``MetaphaseSeparator.separate(image)``: its ``masks`` and ``source`` are read.
+    classifier : estimator with ``predict_proba``
+        As for :func:`classify_chromosomes`.
+    karyogram_path : str or Path
+        Where the karyogram PNG goes.
+    report : dict or None, default=None
+        A measurements report (``chromoskl separate``'s JSON) whose ``"chromosomes"`` entries,
+        in mask order, get ``"class"`` and ``"confidence"`` (None where not classified).
+    title : str or None, default=None
+
+    Returns
+    -------
+    found : sklearn.utils.Bunch
+        :func:`classify_chromosomes`' result.
+    """
+    from ..karyogram import plot_karyogram
+    from ..metaphase import gallery_chromosome
+
+    found = classify_chromosomes(image, result.masks, classifier, source=result.source)
+    placed = np.flatnonzero(found.classes >= 0)
+    grey = stretch_grey(image)
+    plot_karyogram([gallery_chromosome(grey, result.masks[k]) for k in placed],
+                   found.classes[placed], found.confidences[placed], karyogram_path,
+                   title=title)
+    if report is not None:
+        for entry, name, confidence in zip(report["chromosomes"], found.names,
+                                           found.confidences):
+            entry["class"] = name
+            entry["confidence"] = None if np.isnan(confidence) else round(float(confidence), 4)
+    return found

@@ -73,19 +73,9 @@ def _save_input(path: Path, image) -> None:
 def _classify(classifier, image, result, report: dict, karyogram: Path) -> list[str]:
     """Name each chromosome's class into ``report`` (as ``chromoskl karyogram``) and draw the
     karyogram of those classified; return the names ("?" for an unresolved mask)."""
-    from ..karyogram import plot_karyogram
-    from ..metaphase import upright_chromosome
-    from ..metaphase._pictures import stretch_grey
-    from ..recognition import classify_chromosomes
+    from ..recognition import karyotype_metaphase
 
-    found = classify_chromosomes(image, result.masks, classifier, source=result.source)
-    for row, name, confidence in zip(report["chromosomes"], found.names, found.confidences):
-        row["class"] = name
-        row["confidence"] = None if np.isnan(confidence) else round(float(confidence), 4)
-    placed = np.flatnonzero(found.classes >= 0)
-    grey = stretch_grey(image)
-    plot_karyogram([upright_chromosome(grey, result.masks[k]) for k in placed],
-                   found.classes[placed], found.confidences[placed], karyogram)
+    found = karyotype_metaphase(image, result, classifier, karyogram, report=report)
     return found.names
 
 
