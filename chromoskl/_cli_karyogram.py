@@ -6,7 +6,7 @@ lays them out in the standard order with a confidence under each. Writes, per im
 ``--out``:
 
 - ``<stem>_karyogram.png``: the chromosomes by class, 1-22, X, Y;
-- ``<stem>_gallery.png``: every chromosome upright, numbered as in the overlay, with its class;
+- ``<stem>_gallery.png``: every chromosome straightened, numbered as in the overlay, with its class;
 - ``<stem>_overlay.png``: each chromosome in its own colour with its number;
 - ``<stem>_karyotype.json``: per chromosome its number, class, confidence and measurements.
 """

@@ -5,7 +5,7 @@ Writes, per image, into ``--out``:
 - ``<stem>_instances.npz``: ``masks`` (k, H, W) bool (overlapping masks where chromosomes
   cross), ``boxes``, ``source``, ``area``, ``length``;
 - ``<stem>_overlay.png``: each chromosome in its own colour with its number;
-- ``<stem>_gallery.png``: every chromosome cut out and turned upright, numbered alike;
+- ``<stem>_gallery.png``: every chromosome cut out and straightened, numbered alike;
 - ``<stem>_measurements.json``: per-chromosome measurements and the run's settings.
 """
 

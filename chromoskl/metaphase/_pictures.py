@@ -1,4 +1,4 @@
-"""Pictures of a separated metaphase: an overlay with numbers and a gallery of upright
+"""Pictures of a separated metaphase: an overlay with numbers and a gallery of straightened
 chromosomes (matplotlib, written to files)."""
 
 from __future__ import annotations
