@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ._cli_classify import _load_model as load_classifier
-from ._cli_separate import _measurements, add_separator_options, separator_from_args
+from ._cli_separate import (
+    _measurements,
+    add_separator_options,
+    separate_file,
+    separator_from_args,
+)
 
 __all__ = ["add_karyogram_parser", "run_karyogram"]
 
@@ -50,7 +54,6 @@ def add_karyogram_parser(commands) -> argparse.ArgumentParser:
 def run_karyogram(args) -> int:
     """Run ``chromoskl karyogram``; return the exit status."""
     from . import ChromosomeSegmenter
-    from .datasets import read_grey_image
     from .metaphase import save_gallery, save_overlay
     from .recognition import karyotype_metaphase
 
@@ -64,10 +67,7 @@ def run_karyogram(args) -> int:
                 **settings}
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.inputs:
-        image = read_grey_image(path)
-        started = time.perf_counter()
-        result = separator.separate(image)
-        seconds = time.perf_counter() - started
+        image, result, seconds = separate_file(separator, path)
         stem = args.out / path.stem
         report = _measurements(result, seconds, path, settings)
         found = karyotype_metaphase(image, result, classifier, f"{stem}_karyogram.png",

@@ -20,7 +20,10 @@ import numpy as np
 
 from ._cli_support import positive_float
 
-__all__ = ["add_separate_parser", "add_separator_options", "separator_from_args", "run_separate"]
+__all__ = [
+    "add_separate_parser", "add_separator_options", "separator_from_args", "separate_file",
+    "run_separate",
+]
 
 
 def _threshold(text: str):
@@ -71,6 +74,17 @@ def separator_from_args(args, segmenter):
     return separator, settings
 
 
+def separate_file(separator, path: Path):
+    """Read the image at ``path`` and separate it: the image, the result, and the seconds that
+    the separation took."""
+    from .datasets import read_grey_image
+
+    image = read_grey_image(path)
+    started = time.perf_counter()
+    result = separator.separate(image)
+    return image, result, time.perf_counter() - started
+
+
 def add_separate_parser(commands) -> argparse.ArgumentParser:
     """Add the ``separate`` subcommand to the parser's subcommands."""
     parser = commands.add_parser(
@@ -118,7 +132,6 @@ def _measurements(result, seconds: float, path: Path, settings: dict) -> dict:
 def run_separate(args) -> int:
     """Run ``chromoskl separate``; return the exit status."""
     from . import ChromosomeSegmenter
-    from .datasets import read_grey_image
     from .metaphase import save_gallery, save_overlay
 
     for path in args.inputs:
@@ -131,10 +144,7 @@ def run_separate(args) -> int:
         print("chromoskl: no --model: chromosomes that touch or cross stay one mask each")
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.inputs:
-        image = read_grey_image(path)
-        started = time.perf_counter()
-        result = separator.separate(image)
-        seconds = time.perf_counter() - started
+        image, result, seconds = separate_file(separator, path)
         stem = args.out / path.stem
         np.savez_compressed(
             f"{stem}_instances.npz", masks=result.masks, boxes=result.boxes,

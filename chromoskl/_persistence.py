@@ -14,6 +14,7 @@ import torch
 from skorch.history import History
 
 __all__ = [
+    "atomic_write",
     "atomic_torch_save",
     "history_to_json",
     "history_from_json",
@@ -22,8 +23,9 @@ __all__ = [
 ]
 
 
-def atomic_torch_save(obj, path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: whole or not at all."""
+def atomic_write(path, write) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it to ``path``:
+    the file is written whole or not at all."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -33,13 +35,18 @@ def atomic_torch_save(obj, path) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: whole or not at all."""
+    atomic_write(path, lambda handle: torch.save(obj, handle))
 
 
 def _jsonable(value):

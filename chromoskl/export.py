@@ -44,14 +44,14 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._persistence import atomic_write
 
 __all__ = ["FORMATS", "ExportableSegmenter", "export_segmenter", "format_of"]
 
@@ -243,7 +243,7 @@ def export_segmenter(segmenter, path, *, format: str | None = None, image_shape=
     else:
         data = _torchscript_bytes(wrapper, example, dynamic=image_shape is None,
                                   metadata=metadata)
-    _write_atomically(path, data)
+    atomic_write(path, lambda handle: handle.write(data))
     return path
 
 
@@ -349,21 +349,3 @@ def _last_line(error: BaseException) -> str:
     """The cause of an error of the TorchScript interpreter: the last line of its message."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename: whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600, made what a plain open() gives
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
