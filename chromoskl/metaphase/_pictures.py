@@ -9,6 +9,8 @@ import numpy as np
 from skimage import measure
 from skimage.transform import rotate
 
+from ._measure import mask_box
+
 __all__ = [
     "instance_colours", "upright_chromosome", "gallery_chromosome", "save_overlay", "save_gallery",
 ]
@@ -33,16 +35,26 @@ def stretch_grey(image) -> np.ndarray:
     return np.clip((image - low) / max(high - low, 1e-12), 0.0, 1.0)
 
 
+def cut_out(image, mask, *, margin: int = _MARGIN):
+    """One chromosome cut out of ``image``: the box of ``mask`` widened by ``margin`` pixels
+    (within the image), the image's values inside the mask and 0 outside, and the mask in
+    that box. None for an empty mask."""
+    mask = np.asarray(mask, dtype=bool)
+    r0, c0, r1, c1 = mask_box(mask)
+    if r1 == r0:
+        return None
+    r0, c0 = max(r0 - margin, 0), max(c0 - margin, 0)
+    r1, c1 = min(r1 + margin, mask.shape[0]), min(c1 + margin, mask.shape[1])
+    local = mask[r0:r1, c0:c1]
+    return np.where(local, np.asarray(image, dtype=np.float64)[r0:r1, c0:c1], 0.0), local
+
+
 def upright_chromosome(image, mask, *, margin: int = _MARGIN) -> np.ndarray:
     """One chromosome cut out of ``image`` (0 outside ``mask``) and turned so that its major
     axis is vertical (the orientation from :func:`skimage.measure.regionprops`)."""
     mask = np.asarray(mask, dtype=bool)
     (region,) = measure.regionprops(mask.astype(np.uint8))
-    r0, c0, r1, c1 = region.bbox
-    r0, c0 = max(r0 - margin, 0), max(c0 - margin, 0)
-    r1, c1 = min(r1 + margin, mask.shape[0]), min(c1 + margin, mask.shape[1])
-    local = mask[r0:r1, c0:c1]
-    grey = np.where(local, np.asarray(image, dtype=np.float64)[r0:r1, c0:c1], 0.0)
+    grey, local = cut_out(image, mask, margin=margin)
     # orientation: angle between the rows axis and the major axis, counter-clockwise
     # positive; rotating the image by minus that angle (in degrees) makes the axis vertical
     angle = -np.degrees(region.orientation)
@@ -61,14 +73,10 @@ def gallery_chromosome(image, mask, *, margin: int = _MARGIN) -> np.ndarray:
     straightened."""
     from ..recognition import straighten
 
-    mask = np.asarray(mask, dtype=bool)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    cut = cut_out(image, mask, margin=margin)
+    if cut is None:
         return np.zeros((1, 1))
-    r0, c0 = max(rows[0] - margin, 0), max(cols[0] - margin, 0)
-    r1, c1 = min(rows[-1] + 1 + margin, mask.shape[0]), min(cols[-1] + 1 + margin, mask.shape[1])
-    local = mask[r0:r1, c0:c1]
-    grey = np.where(local, np.asarray(image, dtype=np.float64)[r0:r1, c0:c1], 0.0)
+    grey, local = cut
     try:
         straight, inside = straighten(grey, local, return_mask=True)
     except ValueError:

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..datasets._karyotype import CLASS_NAMES
-from ..metaphase._pictures import stretch_grey
+from ..metaphase._pictures import cut_out, stretch_grey
 
 __all__ = ["cut_out_chromosomes", "classify_chromosomes", "karyotype_metaphase"]
 
@@ -45,14 +45,8 @@ def cut_out_chromosomes(image, masks, *, margin: int = 3) -> list[np.ndarray]:
         )
     crops = []
     for mask in masks:
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if rows.size == 0:
-            crops.append(np.zeros((1, 1), dtype=np.float32))
-            continue
-        r0, r1 = max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, mask.shape[0])
-        c0, c1 = max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, mask.shape[1])
-        inside = mask[r0:r1, c0:c1]
-        crops.append(np.where(inside, grey[r0:r1, c0:c1], 0.0).astype(np.float32))
+        cut = cut_out(grey, mask, margin=margin)
+        crops.append(np.zeros((1, 1), np.float32) if cut is None else cut[0].astype(np.float32))
     return crops
 
 
