@@ -77,10 +77,18 @@ RECIPES = {
     "bf16_cl_dihedral_swap_invariant": {"precision": "bf16", "channels_last": True,
                                         "augment": "dihedral", "ab_loss": "swap_invariant",
                                         "ab_decoding": "area"},
+    # AdamW's decoupled weight decay: the 30-minute run's validation loss rose from epoch 14
+    # while its training loss kept falling (0.030 to 0.016)
+    "bf16_cl_adamw": {"precision": "bf16", "channels_last": True, "optimizer": "adamw",
+                      "optimizer__weight_decay": 1e-2},
+    "bf16_cl_batch16": {"precision": "bf16", "channels_last": True, "batch_size": 16},
+    "bf16_cl_width24": {"precision": "bf16", "channels_last": True,
+                        "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
 }
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
           "ab_swapped_share", "pixel_accuracy")
 
@@ -125,6 +133,8 @@ def run_recipe(name, data, split, args):
     if estimator_params.get("augment") == "dihedral":
         estimator_params["augment"] = Augmenter(hflip=0.5, vflip=0.5, rot90=0.5,
                                                 random_state=args.seed)
+    if "optimizer" in estimator_params:  # a name in RECIPES, so that results stay JSON
+        estimator_params["optimizer"] = OPTIMIZERS[estimator_params["optimizer"]]
     train, test, kind = holdout_indices(len(data.images), data.groups, kind=split,
                                         random_state=args.seed)
     rng = np.random.default_rng(args.seed)
