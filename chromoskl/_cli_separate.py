@@ -39,6 +39,18 @@ def _threshold(text: str):
         ) from None
 
 
+def _crossing_pixels(text: str):
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or none, got {text!r}")
+    return value
+
+
 def add_separator_options(parser: argparse.ArgumentParser) -> None:
     """The options of :class:`~chromoskl.metaphase.MetaphaseSeparator`'s steps, shared by
     ``separate`` and ``karyogram``."""
@@ -53,6 +65,11 @@ def add_separator_options(parser: argparse.ArgumentParser) -> None:
                         help="smallest chromosome in pixels (default 60)")
     parser.add_argument("--grey-scale", type=positive_float,
                         help="grey factor for the segmenter (default: from the model)")
+    parser.add_argument("--min-crossing-pixels", type=_crossing_pixels, default=16,
+                        help="split a component that looks single where the segmenter finds "
+                        "at least this many pixels of overlap, of A alone and of B alone "
+                        "(default 16); none trusts the shape alone. Use none with a model "
+                        "trained on images unlike these")
 
 
 def separator_from_args(args, segmenter):
@@ -66,10 +83,12 @@ def separator_from_args(args, segmenter):
         "pixel_scale": args.pixel_scale, "background_radius": args.background_radius,
         "threshold": args.threshold, "min_area": args.min_area,
         "grey_scale": "auto" if args.grey_scale is None else args.grey_scale,
+        "min_crossing_pixels": args.min_crossing_pixels,
     }
     separator = MetaphaseSeparator(
         segmenter, background_radius=args.background_radius, pixel_scale=args.pixel_scale,
         grey_scale=settings["grey_scale"], threshold=args.threshold, min_area=args.min_area,
+        min_crossing_pixels=args.min_crossing_pixels,
     )
     return separator, settings
 

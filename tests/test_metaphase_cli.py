@@ -43,6 +43,12 @@ def test_separate_writes_instances_overlay_gallery_and_measurements(model, metap
     assert overlay.shape[:2] == (240, 260) and overlay.shape[2] in (3, 4)
     gallery = io.imread(out / "cell_gallery.png")
     assert gallery.ndim == 3 and gallery.shape[0] > 100
+    assert report["settings"]["min_crossing_pixels"] == 16
+    # the segmenter's check of what looks single can be turned off
+    assert main(["separate", "--model", str(model), str(raw), "--out", str(out),
+                 "--min-crossing-pixels", "none"]) == 0
+    report = json.loads((out / "cell_measurements.json").read_text())
+    assert report["settings"]["min_crossing_pixels"] is None
 
 
 def test_eight_bit_png_and_rgb_images_work_without_a_model(metaphase, tmp_path, capsys):
@@ -82,3 +88,7 @@ def test_bad_arguments_give_one_line(tmp_path, capsys):
         main(["separate", "x.tif", "--threshold", "median"])
     assert stop.value.code == 2
     assert "must be one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["separate", "x.tif", "--min-crossing-pixels", "0"])
+    assert stop.value.code == 2
+    assert "must be a positive integer or none, got '0'" in capsys.readouterr().err

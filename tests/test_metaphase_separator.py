@@ -32,27 +32,33 @@ class TruthSegmenter:
     def __init__(self, masks, monkeypatch, pixel_scale=0.5, labelled=None):
         self.masks, self.pixel_scale = masks, pixel_scale
         self.labelled = range(len(masks)) if labelled is None else labelled
-        self.calls = []
+        self.calls = []  # the placement of every crop made, in order
+        self.origin = {}  # crop bytes -> (placement, component), to answer a batch of crops
         original = separator_module.crop_cluster
 
-        def recording(*args, **kwargs):
-            crop, placement = original(*args, **kwargs)
+        def recording(corrected, component, *args, **kwargs):
+            crop, placement = original(corrected, component, *args, **kwargs)
             self.calls.append(placement)
+            self.origin[crop.tobytes()] = placement, component
             return crop, placement
 
         monkeypatch.setattr(separator_module, "crop_cluster", recording)
 
     def predict(self, X):
-        r0, c0, r1, c1 = self.calls[-1].box
-        inside = [self.masks[k][r0:r1, c0:c1] for k in self.labelled]
+        return np.stack([self._labels(x) for x in X])
+
+    def _labels(self, crop):
+        placement, component = self.origin[crop.tobytes()]
+        r0, c0, r1, c1 = placement.box
+        inside = [(self.masks[k] & component)[r0:r1, c0:c1] for k in self.labelled]
         present = [m for m, k in zip(inside, self.labelled)
                    if m.sum() > 0.5 * self.masks[k].sum()]
         assert len(present) <= 2, "a stand-in for a two-chromosome segmenter"
-        labels = np.zeros(X.shape[1:], np.uint8)
+        labels = np.zeros(crop.shape, np.uint8)
         for k, m in enumerate(present):
             labels |= centre_pad(to_segmenter_pixels(m, self.pixel_scale),
-                                 X.shape[1:]).astype(np.uint8) << k
-        return labels[None]
+                                 crop.shape).astype(np.uint8) << k
+        return labels
 
 
 def test_without_a_segmenter_every_component_is_one_mask():
@@ -73,7 +79,7 @@ def test_a_crossing_is_split_and_pasted_back_at_full_resolution(monkeypatch):
     data = make_metaphase(8, n_overlaps=1, **SMALL)
     stand_in = TruthSegmenter(data.masks, monkeypatch)
     result = MetaphaseSeparator(stand_in).separate(data.image)
-    assert len(stand_in.calls) == 1
+    assert len(stand_in.calls) == 7  # the 6 singles shown to the segmenter, 1 cluster split
     assert len(result.masks) == 8 and list(result.source).count("cluster") == 2
     scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
     assert scores["count_error"] == 0 and scores["ap50"] == 1.0
@@ -85,6 +91,26 @@ def test_a_crossing_is_split_and_pasted_back_at_full_resolution(monkeypatch):
     # the measurements are filled in
     assert (result.area == result.masks.sum(axis=(1, 2))).all()
     assert (result.length > 10).all() and result.boxes.shape == (8, 4)
+
+
+def test_a_crossing_that_looks_single_is_split_when_the_segmenter_sees_it(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    # a shape rule that calls every component single: only the segmenter can find the crossing
+    lenient = {"max_arms": 10, "min_solidity": 0.01, "area_ratio": 8.0}
+    trusting = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
+                                  min_crossing_pixels=None, **lenient)
+    assert sorted(trusting.separate(data.image).source) == ["single"] * 7
+    stand_in = TruthSegmenter(data.masks, monkeypatch)
+    result = MetaphaseSeparator(stand_in, **lenient).separate(data.image)
+    assert len(stand_in.calls) == 8  # 7 components checked, then the crossing split
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 6
+    scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+    # a threshold above the crossing's overlap pixels leaves it single
+    overlap = (data.masks[data.crossed[0, 0]] & data.masks[data.crossed[0, 1]]).sum()
+    strict = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
+                                min_crossing_pixels=int(overlap), **lenient)
+    assert sorted(strict.separate(data.image).source) == ["single"] * 7
 
 
 def test_three_chromosomes_do_not_crash_and_the_rest_is_unresolved(monkeypatch):
@@ -160,6 +186,8 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(pixel_scale=0, min_area=-1).separate(images[0])
     with pytest.raises(ValueError, match="arm_width_ratio must be a positive number"):
         MetaphaseSeparator(arm_width_ratio=0).separate(images[0])
+    with pytest.raises(ValueError, match="min_crossing_pixels must be a positive integer"):
+        MetaphaseSeparator(min_crossing_pixels=2.5).separate(images[0])
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 

@@ -17,6 +17,7 @@ from chromoskl.metaphase import (
     mask_box,
     medial_axis_length,
     paste_instances,
+    segmenter_sees_crossing,
     subtract_background,
     to_segmenter_pixels,
 )
@@ -121,6 +122,18 @@ def test_short_arms_of_a_crossing_count_from_a_fraction_of_the_width():
     assert count_arms(plus, min_length=5) == 4  # an explicit length wins over the ratio
     rod = _rod((100, 100), (20, 10), (29, 79))
     assert count_arms(rod, width_ratio=0.45) == 2  # a rod's end spurs stay below half a width
+
+
+def test_a_crossing_needs_overlap_and_both_chromosomes_alone():
+    labels = np.zeros((40, 40), np.uint8)
+    labels[5:35, 10:16] = 1  # chromosome A alone
+    labels[17:23, 2:30] = 2  # chromosome B alone, laid across A
+    labels[17:23, 10:16] = 3  # their crossing: 36 pixels
+    assert segmenter_sees_crossing(labels, min_pixels=36)
+    assert not segmenter_sees_crossing(labels, min_pixels=37)
+    # a rod split into A and B with no overlap, or a bright band called overlap: single
+    assert not segmenter_sees_crossing(np.where(labels == 3, 1, labels), min_pixels=16)
+    assert not segmenter_sees_crossing(np.where(labels == 2, 0, labels), min_pixels=16)
 
 
 def test_gallery_chromosome_straightens_a_bent_rod_and_falls_back_on_a_dot():

@@ -10,7 +10,8 @@ chromosome; each step is a function here that can be used and tested on its own:
   segmenter's training images;
 - :func:`foreground_mask`, :func:`label_components`: threshold and connected components;
 - :func:`classify_components`: single chromosomes, clusters, and what is too large to split
-  (:func:`count_arms`: 2 for a rod, 4 for an X);
+  (:func:`count_arms`: 2 for a rod, 4 for an X); :func:`segmenter_sees_crossing`: the
+  segmenter's second look at what the shape rule calls single;
 - :func:`crop_cluster`: a cluster cut out on a black background, padded to the input shape;
 - :func:`paste_instances`: the segmenter's two chromosomes back at full resolution;
 - :func:`medial_axis_length`: the length of a chromosome along its medial axis;
@@ -19,7 +20,7 @@ chromosome; each step is a function here that can be used and tested on its own:
 
 from ._arms import count_arms
 from ._background import subtract_background
-from ._clusters import classify_components
+from ._clusters import classify_components, segmenter_sees_crossing
 from ._components import THRESHOLDS, foreground_mask, label_components
 from ._crops import Placement, crop_cluster
 from ._measure import mask_box, medial_axis_length
@@ -37,6 +38,7 @@ __all__ = [
     "label_components",
     "THRESHOLDS",
     "classify_components",
+    "segmenter_sees_crossing",
     "count_arms",
     "crop_cluster",
     "Placement",

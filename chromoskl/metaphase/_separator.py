@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,11 +10,12 @@ from skimage import measure, morphology
 from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch
 
+from .._intensity import IntensityWarning
 from ..classes import CHROMOSOME_LABELS, N_CLASSES
 from ._arms import count_arms
 from ._background import subtract_background
 from ._checks import check_metaphase_image
-from ._clusters import CLUSTER, SINGLE, UNRESOLVED, classify_components
+from ._clusters import CLUSTER, SINGLE, UNRESOLVED, classify_components, segmenter_sees_crossing
 from ._components import foreground_mask, label_components
 from ._crops import crop_cluster
 from ._measure import mask_box, medial_axis_length
@@ -44,7 +46,9 @@ class MetaphaseSeparator(BaseEstimator):
        down-sampling by 2);
     3. a foreground threshold and connected components (:func:`foreground_mask`,
        :func:`label_components`);
-    4. single chromosomes told from clusters (:func:`classify_components`);
+    4. single chromosomes told from clusters by their shape (:func:`classify_components`),
+       then the components that look single shown to the segmenter, and those where it
+       finds two chromosomes crossing taken for clusters (:func:`segmenter_sees_crossing`);
     5. a crop of each cluster, on a black background, padded to the segmenter's input
        (:func:`crop_cluster`);
     6. the segmenter's two chromosomes (A = classes {1, 3}, B = {2, 3}) pasted back at full
@@ -94,6 +98,14 @@ class MetaphaseSeparator(BaseEstimator):
         Background pixels around each cluster's box in its crop.
     max_rounds : int, default=2
         How many times the pixels left over from a split are split again.
+    min_crossing_pixels : int or None, default=16
+        The components that the shape rule calls single are segmented too (one batch per
+        crop shape); one where the segmenter labels at least this many pixels (its own) as
+        overlap, as A alone and as B alone is split as a cluster
+        (:func:`segmenter_sees_crossing`). None trusts the shape rule alone. Ignored without
+        a segmenter. It needs a segmenter trained on images like the metaphase's: one
+        trained on other images may take bright bands for crossings and cut single
+        chromosomes in two.
 
     References
     ----------
@@ -130,6 +142,7 @@ class MetaphaseSeparator(BaseEstimator):
         input_shape=(94, 93),
         margin=4,
         max_rounds=2,
+        min_crossing_pixels=16,
     ):
         self.segmenter = segmenter
         self.background_radius = background_radius
@@ -145,6 +158,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.input_shape = input_shape
         self.margin = margin
         self.max_rounds = max_rounds
+        self.min_crossing_pixels = min_crossing_pixels
 
     def __sklearn_is_fitted__(self) -> bool:
         return True  # stateless: the segmenter comes fitted
@@ -170,6 +184,8 @@ class MetaphaseSeparator(BaseEstimator):
         positive("arm_width_ratio", self.arm_width_ratio)
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
+        if self.min_crossing_pixels is not None:
+            positive("min_crossing_pixels", self.min_crossing_pixels, integer=True)
         if self.grey_scale != "auto":
             positive("grey_scale", self.grey_scale)
         if isinstance(self.margin, bool) or not isinstance(self.margin, (int, np.integer)) \
@@ -224,10 +240,12 @@ class MetaphaseSeparator(BaseEstimator):
             arm_width_ratio=self.arm_width_ratio, area_ratio=self.area_ratio,
             max_area_ratio=self.max_area_ratio,
         )
+        factor = self._grey_factor(corrected, foreground)
+        if self.segmenter is not None and self.min_crossing_pixels is not None:
+            kinds = self._crossings_among_singles(corrected, components, regions, kinds, factor)
         singles = [r.area for r, kind in zip(regions, kinds) if kind == SINGLE]
         # a typical chromosome: the median single (the median component if none is single)
         reference = float(np.median(singles or [r.area for r in regions] or [1.0]))
-        factor = self._grey_factor(corrected, foreground)
         pieces = []  # (mask in its box, box, source)
         for region, kind in zip(regions, kinds):
             r0, c0, r1, c1 = region.bbox
@@ -247,6 +265,42 @@ class MetaphaseSeparator(BaseEstimator):
         training = getattr(self.segmenter, "intensity_range_", None)
         return 1.0 if training is None else grey_factor(corrected, foreground, training)
 
+    def _crossings_among_singles(self, corrected, components, regions, kinds, factor):
+        """``kinds`` with the singles in which the segmenter sees a crossing made clusters."""
+        by_shape = {}  # crop shape -> [(component index, crop)]
+        for k, (region, kind) in enumerate(zip(regions, kinds)):
+            if kind != SINGLE:
+                continue
+            crop, _ = crop_cluster(
+                corrected, components == region.label, region.bbox,
+                pixel_scale=self.pixel_scale, grey_factor=factor,
+                input_shape=tuple(self.input_shape), margin=self.margin,
+            )
+            by_shape.setdefault(crop.shape, []).append((k, crop))
+        kinds = kinds.copy()
+        for batch in by_shape.values():
+            labels = self._predict(np.stack([crop for _, crop in batch]))
+            for (k, _), component_labels in zip(batch, labels):
+                if segmenter_sees_crossing(component_labels, self.min_crossing_pixels):
+                    kinds[k] = CLUSTER
+        return kinds
+
+    def _predict(self, crops) -> np.ndarray:
+        """The segmenter's labels of ``(n, H, W)`` crops, checked."""
+        with warnings.catch_warnings():
+            # a single chromosome's crop lacks the doubled grey of a crossing, so its bright
+            # level sits below the training pairs' by design; the grey scale was matched
+            # over the whole metaphase (_grey_factor)
+            warnings.simplefilter("ignore", IntensityWarning)
+            labels = np.asarray(self.segmenter.predict(crops))
+        if labels.shape != crops.shape or labels.min() < 0 or labels.max() >= N_CLASSES:
+            raise ValueError(
+                f"segmenter.predict must return labels 0..3 of the input's shape "
+                f"{crops.shape}, got shape {labels.shape} with values "
+                f"{labels.min()}..{labels.max()}."
+            )
+        return labels
+
     def _split(self, corrected, component, factor, reference, *, round_) -> list:
         """Pieces of one cluster: chromosomes from the segmenter, then the rest."""
         box = mask_box(component)
@@ -254,12 +308,7 @@ class MetaphaseSeparator(BaseEstimator):
             corrected, component, box, pixel_scale=self.pixel_scale, grey_factor=factor,
             input_shape=tuple(self.input_shape), margin=self.margin,
         )
-        labels = np.asarray(self.segmenter.predict(crop[None]))[0]
-        if labels.shape != crop.shape or labels.min() < 0 or labels.max() >= N_CLASSES:
-            raise ValueError(
-                f"segmenter.predict must return labels 0..3 of the input's shape {crop.shape}, "
-                f"got shape {labels.shape} with values {labels.min()}..{labels.max()}."
-            )
+        labels = self._predict(crop[None])[0]
         instances = np.stack([np.isin(labels, c) for c in CHROMOSOME_LABELS])
         # resampling leaves slivers up to one segmenter pixel wide between the masks
         reach = 1.0 / self.pixel_scale
