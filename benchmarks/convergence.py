@@ -87,6 +87,9 @@ RECIPES = {
     # no internal validation split: every training image is trained on, the last epoch kept
     # (one-cycle ends at a rate of 0, where the best validation epoch was the last anyway)
     "bf16_cl_all": {"precision": "bf16", "channels_last": True, "train_split": None},
+    "bf16_cl_all_swap_invariant": {"precision": "bf16", "channels_last": True,
+                                   "train_split": None, "ab_loss": "swap_invariant",
+                                   "ab_decoding": "area"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
