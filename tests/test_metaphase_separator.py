@@ -106,7 +106,8 @@ def test_a_crossing_that_looks_single_is_split_when_the_segmenter_sees_it(monkey
     assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 6
     scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
     assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
-    # a threshold above the crossing's overlap pixels leaves it single
+    # a threshold above the crossing's overlap leaves it single (the overlap's full-resolution
+    # pixel count is about 4 times its count in the segmenter's half-size pixels)
     overlap = (data.masks[data.crossed[0, 0]] & data.masks[data.crossed[0, 1]]).sum()
     strict = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
                                 min_crossing_pixels=int(overlap), **lenient)
