@@ -3,11 +3,9 @@ read so that every way it can be wrong becomes one ValueError that says what is 
 to do.
 
 - The file holds only tensors, numbers and strings (the weights, the JSON parameters, the
-  history and the training grey range), so it cannot run code when read.
-
-- The file is read with ``torch.load(weights_only=True)``: it cannot run code. torch's advice
-  to retry with ``weights_only=False`` is never passed on: for a file from elsewhere that
-  advice is how code gets run.
+  history and the training grey range), and is read with ``torch.load(weights_only=True)``:
+  it cannot run code. torch's advice to retry with ``weights_only=False`` is never passed on:
+  for a file from elsewhere that advice is how code gets run.
 - The weights must match the SHA-256 written with them (a file overwritten in place).
 - The stored parameters must build a network of exactly the stored weights' shapes; this is
   checked on torch's ``meta`` device, before anything is allocated, so a file cannot ask for

@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._model_file import uncompiled
 from ._persistence import atomic_write
 
 __all__ = ["FORMATS", "ExportableSegmenter", "export_segmenter", "format_of"]
@@ -264,8 +265,8 @@ def _check_image_shape(image_shape):
 
 def _wrapper_of(segmenter, image_shape) -> tuple[ExportableSegmenter, int]:
     """A float32 CPU copy of the fitted network in evaluation mode, wrapped; and its channels."""
-    module = getattr(segmenter.module_, "_orig_mod", segmenter.module_)  # behind torch.compile
-    network = copy.deepcopy(module).cpu().float().to(memory_format=torch.contiguous_format)
+    network = copy.deepcopy(uncompiled(segmenter.module_)).cpu().float()
+    network = network.to(memory_format=torch.contiguous_format)
     network.eval().requires_grad_(False)  # the file's outputs then need no .detach()
     first_conv = next((m for m in network.modules() if isinstance(m, nn.Conv2d)), None)
     channels = 1 if first_conv is None else first_conv.in_channels
