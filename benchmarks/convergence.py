@@ -90,6 +90,17 @@ RECIPES = {
     "bf16_cl_all_swap_invariant": {"precision": "bf16", "channels_last": True,
                                    "train_split": None, "ab_loss": "swap_invariant",
                                    "ab_decoding": "area"},
+    # the network run on each image's content box (margin 0 or 4 pixels), batched by box size
+    "bf16_cl_all_crop0": {"precision": "bf16", "channels_last": True, "train_split": None,
+                          "content_margin": 0},
+    "bf16_cl_all_crop4": {"precision": "bf16", "channels_last": True, "train_split": None,
+                          "content_margin": 4},
+    "bf16_cl_all_crop0_swap_invariant": {"precision": "bf16", "channels_last": True,
+                                         "train_split": None, "content_margin": 0,
+                                         "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    "bf16_cl_all_crop4_swap_invariant": {"precision": "bf16", "channels_last": True,
+                                         "train_split": None, "content_margin": 4,
+                                         "ab_loss": "swap_invariant", "ab_decoding": "area"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
@@ -155,6 +166,8 @@ def run_recipe(name, data, split, args):
     started = time.monotonic()
     seg.fit(data.images[train], data.labels[train], groups=data.groups[train])
     fit_s = time.monotonic() - started
+    if args.save_models:
+        seg.save(args.out / f"{name}-{kind}.pt")
     predicted = seg.predict(data.images[test])
     scores = segmentation_scores(data.labels[test], predicted)
     extra = {}
@@ -239,6 +252,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tta", action="store_true",
                         help="also score the final model with test-time augmentation")
+    parser.add_argument("--save-models", action="store_true",
+                        help="write each trained model to OUT/RECIPE-SPLIT.pt")
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/convergence"))
     args = parser.parse_args(argv)

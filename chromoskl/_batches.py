@@ -15,6 +15,7 @@ from skorch.dataset import Dataset
 from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
+from ._content_crops import ContentCropBatches, content_boxes
 from ._limits import check_images_suit_network
 from ._segmenter_params import arch_name, n_classes, network_int
 from ._validation import check_image_array, check_images, check_images_and_labels
@@ -89,11 +90,16 @@ class TensorData:
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Check that the images suit the network (``fit`` and ``partial_fit``)."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.content_crops_cache_ = {}
         if X is not None and not is_dataset(X):
             check_images_suit_network(
                 check_image_array(X).shape, network_int(self, "in_channels"),
                 int(getattr(self.module_, "input_divisor", 1)), arch_name(self.arch),
             )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.content_crops_cache_ = None
 
     def get_dataset(self, X, y=None):
         """Check images (and labels) and wrap them, as tensors, in a skorch ``Dataset``.
@@ -114,6 +120,10 @@ class TensorData:
         """Batches indexed from whole tensors moved to the device once, shuffled from the
         seeded generator ``shuffle_generator_``.
 
+        With ``content_margin`` set, training batches are of content crops
+        (:class:`~chromoskl._content_crops.ContentCropBatches`), cut once per fit; validation
+        and prediction batches are of the images they are given (``predict_proba`` cuts
+        them itself).
         Datasets of other kinds, and iterators given options other than ``batch_size`` and
         ``shuffle`` (``num_workers``, ...), go through skorch's ``DataLoader``.
         """
@@ -122,11 +132,13 @@ class TensorData:
         tensors = tensors_of(dataset)
         if tensors is not None and set(options) <= {"batch_size", "shuffle"}:
             batch_size = options.get("batch_size", self.batch_size)
+            batch_size = len(dataset) if batch_size == -1 else batch_size
+            shuffle = training and options.get("shuffle", True)
+            if training and getattr(self, "content_margin", None) is not None:
+                return self._content_crop_batches(dataset, tensors, batch_size, shuffle,
+                                                  generator)
             return TensorBatches(
-                *tensors,
-                batch_size=len(dataset) if batch_size == -1 else batch_size,
-                shuffle=training and options.get("shuffle", True),
-                generator=generator,
+                *tensors, batch_size=batch_size, shuffle=shuffle, generator=generator,
                 device=self.device_,
             )
         if generator is None:
@@ -135,3 +147,21 @@ class TensorData:
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         return self.iterator_train(dataset, **kwargs)
+
+    def _content_crop_batches(self, dataset, tensors, batch_size, shuffle, generator):
+        # skorch asks for an iterator every epoch; the crops of a fit's training dataset are
+        # cut once (the cache lives from on_train_begin to on_train_end, so that a pickled
+        # estimator does not carry it).
+        cache = getattr(self, "content_crops_cache_", None)
+        cache = {} if cache is None else cache
+        cached = cache.get(id(dataset))
+        if cached is None or cached[0] is not dataset or cached[1] != batch_size:
+            X, y = tensors
+            divisor = int(getattr(self.module_, "input_divisor", 1))
+            boxes = content_boxes(X, int(self.content_margin), divisor)
+            batches = ContentCropBatches(X, y, boxes, batch_size=batch_size,
+                                         device=self.device_)
+            cached = cache[id(dataset)] = (dataset, batch_size, batches)
+        batches = cached[2]
+        batches.shuffle, batches.generator = shuffle, generator
+        return batches

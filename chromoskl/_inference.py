@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_tensor
 
+from ._content_crops import content_boxes, proba_by_content
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import warn_if_unlike
 from ._tiling import predict_within_budget
@@ -85,12 +86,21 @@ class PaddedInference:
         if reference is not None and not is_dataset(X):
             warn_if_unlike(X, reference)
         if not is_dataset(X):
-            # within the memory budget: smaller batches, or tiles for a very large image
             self.check_is_fitted()
             X = check_images(X)
-            proba = predict_within_budget(self, X)
-            if proba is not None:
-                return proba
+            if getattr(self, "content_margin", None) is not None:
+                divisor = int(getattr(self.module_, "input_divisor", 1))
+                boxes = content_boxes(X, int(self.content_margin), divisor)
+                return proba_by_content(X, boxes, self._proba_of_images)
+            return self._proba_of_images(X)
+        return self._proba_of_dataset(X)
+
+    def _proba_of_images(self, X):
+        # within the memory budget: smaller batches, or tiles for a very large image
+        proba = predict_within_budget(self, X)
+        return self._proba_of_dataset(X) if proba is None else proba
+
+    def _proba_of_dataset(self, X):
         nonlinearity = self._get_predict_nonlinearity()
         chunks = []
         # device="cpu" explicitly: skorch's default (and its cached forward during scoring)

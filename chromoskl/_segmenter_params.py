@@ -65,6 +65,12 @@ def check_segmenter_params(net) -> None:
             "augment must be a chromoskl.augmentation.Augmenter (an object with "
             f"augment_batch(X, y)), got {net.augment!r}."
         )
+    margin = getattr(net, "content_margin", None)
+    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int)
+                               or margin < 0):
+        problems.append(
+            f"content_margin must be None or a number of pixels >= 0, got {margin!r}."
+        )
     size = net.batch_size
     if not isinstance(size, int) or not (size >= 1 or size == -1):
         problems.append(f"batch_size must be a positive int (or -1), got {net.batch_size!r}.")
@@ -78,7 +84,10 @@ def segmenter_callbacks(net) -> list:
         ("intensity_range", RecordIntensityRange()),
         (
             "valid_overlap_iou",
-            EpochScoring(network_overlap_iou, lower_is_better=False, name="valid_overlap_iou"),
+            # With content_margin set, the score predicts through content crops, which the
+            # cached whole-image outputs of the validation loss cannot stand in for.
+            EpochScoring(network_overlap_iou, lower_is_better=False, name="valid_overlap_iou",
+                         use_caching=getattr(net, "content_margin", None) is None),
         ),
     ]
     if net.patience:
