@@ -46,12 +46,14 @@ RECIPES = {
     "generated": {
         "epochs": 8, "batch_size": 16, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "area",
-        "channels_last": True, "module": {"unet": {"base_channels": 16, "depth": 4}},
+        "channels_last": True, "content_margin": None,
+        "module": {"unet": {"base_channels": 16, "depth": 4}},
     },
     "file": {
         "epochs": 10, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_ce", "ab_loss": "swap_invariant", "ab_decoding": "area",
-        "channels_last": True, "module": {"unet": {"base_channels": 16, "depth": 4}},
+        "channels_last": True, "content_margin": None,
+        "module": {"unet": {"base_channels": 16, "depth": 4}},
     },
 }
 # An epoch count that a time budget, not the count, will end.
@@ -76,9 +78,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _margin(text: str) -> int | str:
+    if text == "none":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of pixels >= 0 or none, got {text}")
+    return value
+
+
 # The recipe entries that are ChromosomeSegmenter parameters of the same name.
 RECIPE_PARAMS = ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding",
-                 "channels_last")
+                 "channels_last", "content_margin")
 
 
 def segmenter_params(settings: dict) -> dict:
@@ -101,8 +115,9 @@ def _training_settings(args) -> dict:
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)
         for name in RECIPE_PARAMS
     }
-    if settings["lr_schedule"] == "none":
-        settings["lr_schedule"] = None
+    for name in ("lr_schedule", "content_margin"):
+        if settings[name] == "none":
+            settings[name] = None
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     else:
@@ -155,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(a GPU, or a CPU with AVX512-BF16/AMX), else float32")
     train.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
                        help="keep weights and images channels-last (the recipes do)")
+    train.add_argument("--content-margin", type=_margin, metavar="PIXELS|none",
+                       help="run the network on a centred box around each image's "
+                       "non-background pixels, with this margin: 2.2x the training images/s on "
+                       "Pommier's pairs, but A/B named worse (benchmarks/RESULTS.md); none "
+                       "(the default): whole images")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",

@@ -144,17 +144,27 @@ def test_time_budget_without_epochs_trains_until_the_budget(tmp_path):
 def test_flags_override_the_recipe(tmp_path):
     out = tmp_path / "flags"
     assert main(["train", *SMALL, "--lr-schedule", "none", "--criterion", "ce", "--lr", "0.002",
-                 "--ab-loss", "swap_invariant", "--ab-decoding", "area", "--out", str(out)]) == 0
+                 "--ab-loss", "swap_invariant", "--ab-decoding", "area", "--content-margin", "2",
+                 "--out", str(out)]) == 0
     recipe = json.loads((out / "metrics.json").read_text())["recipe"]
     assert recipe == {"batch_size": 8, "lr": 0.002, "lr_schedule": None, "criterion": "ce",
                       "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1,
-                      "channels_last": True}
+                      "channels_last": True, "content_margin": 2}
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert (seg.ab_loss, seg.ab_decoding, seg.criterion) == ("swap_invariant", "area", "ce")
+    assert seg.content_margin == 2
+
+
+def test_content_margin_none_runs_whole_images(tmp_path):
+    out = tmp_path / "whole"
+    assert main(["train", *SMALL, "--content-margin", "none", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["recipe"]["content_margin"] is None
+    assert ChromosomeSegmenter.load(out / "model.pt").content_margin is None
 
 
 @pytest.mark.parametrize("flag, value", [("--max-minutes", "0"), ("--max-minutes", "soon"),
-                                         ("--lr", "-1")])
+                                         ("--lr", "-1"), ("--content-margin", "-1"),
+                                         ("--content-margin", "wide")])
 def test_bad_numbers_are_usage_errors(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", flag, value])

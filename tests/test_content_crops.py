@@ -20,18 +20,18 @@ from .test_estimator import tiny
 
 
 def crosses_on_flat_background(n=24, frame=(40, 44), seed=0):
-    """Two crossing bars in a patch of 8 to 18 pixels a side, within 4 pixels of the centre of
+    """Two crossing bars in a patch of 10 to 18 pixels a side, within 4 pixels of the centre of
     an exact-zero background, as in Pommier's pairs; grey 60 per chromosome, the overlap
     their sum."""
     rng = np.random.default_rng(seed)
     y = np.zeros((n, *frame), dtype=np.uint8)
     for i in range(n):
-        size = rng.integers(8, 19)
+        size = rng.integers(10, 19)
         top, left = (np.array(frame) - size) // 2 + rng.integers(-4, 5, size=2)
         patch = y[i, top : top + size, left : left + size]
         r, c = rng.integers(3, size - 3, size=2)
         patch[r - 1 : r + 2, 1 : size - 1] = 1
-        column = patch[1 : size - 1, c - 1 : c + 1]
+        column = patch[1 : size - 1, c - 2 : c + 2]
         column[:] = np.where(column == 1, 3, 2)
     X = (60.0 * np.isin(y, (1, 3)) + 60.0 * np.isin(y, (2, 3))).astype(np.float32)
     return X, y
@@ -130,7 +130,8 @@ def test_probabilities_are_pasted_back_with_background_around_them():
 
 
 class ShapeRecorder(torch.nn.Module):
-    """Wraps the tiny U-Net and records the spatial size of every batch it is given."""
+    """Wraps the tiny U-Net and records the spatial size of every batch of images it is given
+    (not the memory probe of zeros that prediction runs first)."""
 
     input_divisor = 4
     shapes: list = []
@@ -142,7 +143,8 @@ class ShapeRecorder(torch.nn.Module):
         self.inner = resolve_architecture("unet")(base_channels=4, depth=2)
 
     def forward(self, x):
-        ShapeRecorder.shapes.append(tuple(x.shape[-2:]))
+        if x.abs().sum() > 0:
+            ShapeRecorder.shapes.append(tuple(x.shape[-2:]))
         return self.inner(x)
 
 
@@ -164,13 +166,14 @@ def test_the_network_sees_only_content_crops_in_fit_and_predict():
 
 
 def test_a_cropped_fit_learns_and_is_repeatable():
-    X, y = crosses_on_flat_background(48)
-    params = dict(content_margin=2, max_epochs=15, lr=1e-2, batch_size=8)
-    first = tiny(**params).fit(X[:40], y[:40])
-    second = tiny(**params).fit(X[:40], y[:40])
-    np.testing.assert_array_equal(first.predict(X[40:]), second.predict(X[40:]))
-    # The toy task is learnt: a crossing on held-out images is found.
-    assert first.score(X[40:], y[40:]) > 0.5
+    X, y = crosses_on_flat_background(80)
+    params = dict(content_margin=2, max_epochs=20, lr=1e-2, lr_schedule="onecycle",
+                  batch_size=4, criterion="dice_ce", module__base_channels=8)
+    first = tiny(**params).fit(X[:64], y[:64])
+    second = tiny(**params).fit(X[:64], y[:64])
+    np.testing.assert_array_equal(first.predict(X[64:]), second.predict(X[64:]))
+    # The toy task is learnt: the crossings of held-out images are found.
+    assert first.score(X[64:], y[64:]) > 0.9
 
 
 def test_validation_scores_whole_images_predicted_through_crops():

@@ -286,3 +286,12 @@ def test_cli_one_size_network_without_image_size_says_what_to_do(tmp_path, capsy
     _fitted("arms").save(model)
     assert main(["export", "--model", str(model), "--out", str(tmp_path / "arms.ts")]) == 2
     assert "cannot be traced" in _one_error_line(capsys)
+
+
+def test_a_segmenter_on_content_boxes_is_not_exported_silently(tmp_path):
+    seg = _fitted("unet").set_params(content_margin=2)
+    with pytest.raises(ValueError, match=r"content_margin=2.*set_params\(content_margin=None\)"):
+        seg.export(tmp_path / "model.pt")
+    assert list(tmp_path.iterdir()) == []
+    seg.set_params(content_margin=None).export(tmp_path / "model.pt")  # knowingly: whole images
+    assert (tmp_path / "model.pt").stat().st_size > 0
