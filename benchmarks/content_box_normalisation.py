@@ -1,0 +1,91 @@
+"""One model trained on content boxes (``content_margin``), scored three ways on held-out pairs.
+
+1. boxes with BatchNorm's running statistics (what ``predict`` does);
+2. whole images with the running statistics (what an exported model would do);
+3. boxes, each batch of 32 normalised by its own statistics (BatchNorm in training mode, no
+   gradient), as the network was trained.
+
+A gap between 1 and 3 is the cost of one running average for boxes of every size. Command
+(from the repository root, a model written by ``convergence.py --save-models``)::
+
+    python benchmarks/content_box_normalisation.py \\
+        "runs/goal-random-crop0/bf16_cl_all_crop0-random images.pt" --n-images 800
+
+Nothing is asserted: numbers go to ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chromoskl import ChromosomeSegmenter
+from chromoskl._content_crops import content_boxes, proba_by_content
+from chromoskl.datasets import load_overlapping_chromosomes
+from chromoskl.metrics import segmentation_scores
+from chromoskl.splits import holdout_indices
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
+)
+SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order")
+
+
+def batch_statistics_proba(seg, crops, batch_size=32):
+    """Probabilities of boxes of one size, BatchNorm normalising each batch by its own
+    statistics (training mode, no gradient; the running averages are restored after)."""
+    saved = {k: v.clone() for k, v in seg.module_.state_dict().items()}
+    seg.module_.train()
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(crops), batch_size):
+            logits = seg.infer(torch.from_numpy(crops[start : start + batch_size]))
+            parts.append(torch.softmax(logits, dim=1).numpy())
+    seg.module_.eval()
+    seg.module_.load_state_dict(saved)
+    return np.concatenate(parts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", choices=("random", "grouped"), default="random")
+    parser.add_argument("--n-images", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(2)
+    data = load_overlapping_chromosomes(args.data)
+    _, test, _ = holdout_indices(len(data.images), data.groups, kind=args.split,
+                                 random_state=args.seed)
+    test = np.random.default_rng(args.seed).choice(test, min(args.n_images, len(test)),
+                                                   replace=False)
+    X, y = data.images[test], data.labels[test]
+    seg = ChromosomeSegmenter.load(args.model, device="cpu")
+    margin = seg.content_margin
+    if margin is None:
+        parser.error("the model was not trained on content boxes (content_margin is None)")
+
+    def show(name, labels):
+        scores = segmentation_scores(y, labels)
+        print(f"| {name} | " + " | ".join(f"{scores[k]:.3f}" for k in SCORES) + " |")
+
+    print("| prediction | " + " | ".join(SCORES) + " |")
+    show("boxes, running statistics", seg.predict(X))
+    show("whole images, running statistics",
+         seg.set_params(content_margin=None).predict(X))
+    seg.set_params(content_margin=margin)
+    images = X[:, None].astype(np.float32)
+    divisor = int(getattr(seg.module_, "input_divisor", 1))
+    proba = proba_by_content(images, content_boxes(images, margin, divisor),
+                             lambda crops: batch_statistics_proba(seg, crops))
+    show("boxes, batch statistics", proba.argmax(axis=1).astype(np.uint8))
+
+
+if __name__ == "__main__":
+    main()
