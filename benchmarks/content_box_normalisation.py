@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl._content_crops import content_boxes, proba_by_content
+from chromoskl._content_crops import proba_by_content
 from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
@@ -81,8 +81,7 @@ def main(argv=None):
          seg.set_params(content_margin=None).predict(X))
     seg.set_params(content_margin=margin)
     images = X[:, None].astype(np.float32)
-    divisor = int(getattr(seg.module_, "input_divisor", 1))
-    proba = proba_by_content(images, content_boxes(images, margin, divisor),
+    proba = proba_by_content(images, seg._content_boxes(images),
                              lambda crops: batch_statistics_proba(seg, crops))
     show("boxes, batch statistics", proba.argmax(axis=1).astype(np.uint8))
 

@@ -15,7 +15,7 @@ from skorch.dataset import Dataset
 from skorch.utils import is_dataset
 from torch.utils.data import Subset
 
-from ._content_crops import ContentCropBatches, content_boxes
+from ._content_crops import ContentCropBatches
 from ._limits import check_images_suit_network
 from ._segmenter_params import arch_name, n_classes, network_int
 from ._validation import check_image_array, check_images, check_images_and_labels
@@ -157,9 +157,7 @@ class TensorData:
         cached = cache.get(id(dataset))
         if cached is None or cached[0] is not dataset or cached[1] != batch_size:
             X, y = tensors
-            divisor = int(getattr(self.module_, "input_divisor", 1))
-            boxes = content_boxes(X, int(self.content_margin), divisor)
-            batches = ContentCropBatches(X, y, boxes, batch_size=batch_size,
+            batches = ContentCropBatches(X, y, self._content_boxes(X), batch_size=batch_size,
                                          device=self.device_)
             cached = cache[id(dataset)] = (dataset, batch_size, batches)
         batches = cached[2]

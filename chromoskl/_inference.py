@@ -60,6 +60,12 @@ class PaddedInference:
             return tuple(centre_crop(head, (height, width)) for head in output)
         return centre_crop(output, (height, width))
 
+    def _content_boxes(self, images):
+        """The boxes that ``content_margin`` runs the network on, for (n, C, H, W) images
+        (:func:`~chromoskl._content_crops.content_boxes` at the network's divisor)."""
+        divisor = int(getattr(self.module_, "input_divisor", 1))
+        return content_boxes(images, int(self.content_margin), divisor)
+
     def evaluation_step(self, batch, training=False):
         """Forward pass for prediction; with ``tta`` the log of the mean probability over the
         8 flips/rotations (:mod:`chromoskl._tta`), so that the softmax of ``predict_proba``
@@ -89,9 +95,7 @@ class PaddedInference:
             self.check_is_fitted()
             X = check_images(X)
             if getattr(self, "content_margin", None) is not None:
-                divisor = int(getattr(self.module_, "input_divisor", 1))
-                boxes = content_boxes(X, int(self.content_margin), divisor)
-                return proba_by_content(X, boxes, self._proba_of_images)
+                return proba_by_content(X, self._content_boxes(X), self._proba_of_images)
             return self._proba_of_images(X)
         return self._proba_of_dataset(X)
 
