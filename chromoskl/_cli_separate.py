@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_support import positive_float
+from ._cli_support import int_or_none, positive_float
 
 __all__ = [
     "add_separate_parser", "add_separator_options", "separator_from_args", "separate_file",
@@ -39,18 +39,6 @@ def _threshold(text: str):
         ) from None
 
 
-def _crossing_pixels(text: str):
-    if text.lower() == "none":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or none, got {text!r}")
-    return value
-
-
 def add_separator_options(parser: argparse.ArgumentParser) -> None:
     """The options of :class:`~chromoskl.metaphase.MetaphaseSeparator`'s steps, shared by
     ``separate`` and ``karyogram``."""
@@ -65,7 +53,8 @@ def add_separator_options(parser: argparse.ArgumentParser) -> None:
                         help="smallest chromosome in pixels (default 60)")
     parser.add_argument("--grey-scale", type=positive_float,
                         help="grey factor for the segmenter (default: from the model)")
-    parser.add_argument("--min-crossing-pixels", type=_crossing_pixels, default=16,
+    parser.add_argument("--min-crossing-pixels", default=16,
+                        type=int_or_none(1, "a positive integer"),
                         help="split a component that looks single where the segmenter finds "
                         "at least this many pixels of overlap, of A alone and of B alone "
                         "(default 16); none trusts the shape alone. Use none with a model "

@@ -19,6 +19,7 @@ from ._limits import check_memory
 __all__ = [
     "UsageError",
     "positive_float",
+    "int_or_none",
     "check_output_directory",
     "check_generated_size",
     "interrupt_recorded",
@@ -34,6 +35,24 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def int_or_none(minimum: int, wording: str, none=None):
+    """An ``argparse`` type: an integer of at least ``minimum``, or "none" (any case), which
+    becomes ``none``; the error says "must be <wording> or none"."""
+
+    def parse(text: str):
+        if text.lower() == "none":
+            return none
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {wording} or none, got {text!r}")
+        return value
+
+    return parse
 
 
 #: Bytes per pixel of a generated data set while it is made and trained on: float32 image and

@@ -25,6 +25,7 @@ from ._cli_support import (
     UsageError,
     check_generated_size,
     check_output_directory,
+    int_or_none,
     interrupt_recorded,
     keep_checkpoint,
     positive_float,
@@ -75,18 +76,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _margin(text: str) -> int | str:
-    if text == "none":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of pixels >= 0 or none, got {text}")
     return value
 
 
@@ -170,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(a GPU, or a CPU with AVX512-BF16/AMX), else float32")
     train.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
                        help="keep weights and images channels-last (the recipes do)")
-    train.add_argument("--content-margin", type=_margin, metavar="PIXELS|none",
+    # "none" stays a string until the recipe is read: None there means "not given"
+    train.add_argument("--content-margin", metavar="PIXELS|none",
+                       type=int_or_none(0, "a number of pixels >= 0", none="none"),
                        help="run the network on a centred box around each image's "
                        "non-background pixels, with this margin: 2.2x the training images/s on "
                        "Pommier's pairs, but A/B named worse (benchmarks/RESULTS.md); none "
