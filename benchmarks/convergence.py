@@ -101,6 +101,10 @@ RECIPES = {
     "bf16_cl_all_crop4_swap_invariant": {"precision": "bf16", "channels_last": True,
                                          "train_split": None, "content_margin": 4,
                                          "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
+    "bf16_cl_all_crop0_width24": {"precision": "bf16", "channels_last": True,
+                                  "train_split": None, "content_margin": 0,
+                                  "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
