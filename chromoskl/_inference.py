@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_tensor
 
+from ._box_norm import statistics_loaded
 from ._content_crops import content_boxes, proba_by_content
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import warn_if_unlike
+from ._model_file import uncompiled
 from ._tiling import predict_within_budget
 from ._tta import dihedral_mean_log_proba
 from ._validation import check_image_array, check_images, check_label_window
@@ -95,9 +97,16 @@ class PaddedInference:
             self.check_is_fitted()
             X = check_images(X)
             if getattr(self, "content_margin", None) is not None:
-                return proba_by_content(X, self._content_boxes(X), self._proba_of_images)
+                return proba_by_content(X, self._content_boxes(X), self._proba_of_boxes)
             return self._proba_of_images(X)
         return self._proba_of_dataset(X)
+
+    def _proba_of_boxes(self, crops):
+        """Probabilities of content crops of one size, BatchNorm normalising them by the
+        statistics of their size (:mod:`chromoskl._box_norm`)."""
+        stats = getattr(self, "box_norm_stats_", None)
+        with statistics_loaded(uncompiled(self.module_), stats, *crops.shape[-2:]):
+            return self._proba_of_images(crops)
 
     def _proba_of_images(self, X):
         # within the memory budget: smaller batches, or tiles for a very large image

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import torch
 
+from ._box_norm import check_statistics, flat_statistics
 from ._device import device_or_cpu
 from ._persistence import (
     atomic_torch_save,
     check_state_dict_fits,
     history_from_json,
     history_to_json,
+    uncompiled,
     weights_checksum,
 )
 
@@ -38,11 +40,6 @@ __all__ = [
 ]
 
 FILE_FORMAT = "chromoskl-model"
-
-
-def uncompiled(module: torch.nn.Module) -> torch.nn.Module:
-    """The module behind ``torch.compile`` (whose state dict prefixes ``_orig_mod.``)."""
-    return getattr(module, "_orig_mod", module)
 
 
 def portable_params(net) -> dict:
@@ -79,6 +76,10 @@ def write_model_file(net, path) -> None:
         "history": history_to_json(net.history_),
         "intensity_range": list(getattr(net, "intensity_range_", None) or []),
     }
+    box_stats = getattr(net, "box_norm_stats_", None)
+    if box_stats is not None:
+        payload["box_norm_stats"] = box_stats
+        payload["box_norm_sha256"] = weights_checksum(flat_statistics(box_stats))
     atomic_torch_save(payload, path)
 
 
@@ -108,7 +109,24 @@ def segmenter_from_file(cls, path, params: dict):
     net.history_ = history_from_json(payload["history"])
     if payload.get("intensity_range"):  # absent from files of chromoskl before it
         net.intensity_range_ = tuple(float(v) for v in payload["intensity_range"])
+    net.box_norm_stats_ = _box_norm_statistics(payload, uncompiled(net.module_), path)
     return net
+
+
+def _box_norm_statistics(payload, network, path):
+    """The file's BatchNorm statistics per content-box size, checked (None when absent)."""
+    stats = payload.get("box_norm_stats")
+    if stats is None:
+        return None
+    if not isinstance(stats, dict) or weights_checksum(flat_statistics(stats)) != payload.get(
+        "box_norm_sha256"
+    ):
+        raise ValueError(
+            f"The BatchNorm statistics per box size in {path} do not match the checksum "
+            "saved with them: the file was changed or damaged after it was written. Use an "
+            "intact copy or save the model again."
+        )
+    return check_statistics(stats, network, str(path))
 
 
 def first_line_of(error: BaseException) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "history_from_json",
     "weights_checksum",
     "check_state_dict_fits",
+    "uncompiled",
 ]
 
 
@@ -125,3 +126,8 @@ def check_state_dict_fits(expected, stored, *, source: str, fix: str) -> None:
             f"The weights in {source} do not fit the network they are loaded into: "
             f"{'; '.join(problems)}. {fix}"
         )
+
+
+def uncompiled(module: torch.nn.Module) -> torch.nn.Module:
+    """The module behind ``torch.compile`` (whose state dict prefixes ``_orig_mod.``)."""
+    return getattr(module, "_orig_mod", module)

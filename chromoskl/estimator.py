@@ -17,6 +17,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._batches import TensorData
+from ._box_norm import BoxNormStatistics
 from ._device import AutoDevice
 from ._inference import PaddedInference
 from ._limits import check_network_size
@@ -47,7 +48,9 @@ def softmax_over_classes(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=1)
 
 
-class ChromosomeSegmenter(AutoDevice, BudgetedTraining, TensorData, PaddedInference, NeuralNet):
+class ChromosomeSegmenter(
+    AutoDevice, BudgetedTraining, BoxNormStatistics, TensorData, PaddedInference, NeuralNet
+):
     """Segment images of overlapping chromosomes into background, A, B and overlap.
 
     A skorch ``NeuralNet`` (not ``NeuralNetClassifier``, whose stratified split and accuracy
