@@ -180,6 +180,11 @@ def run_recipe(name, data, split, args):
                                    seg.set_params(ab_decoding="area").predict(data.images[test]))
         seg.set_params(ab_decoding="network")
         extra["test_area_decoding"] = {k: round(area[k], 4) for k in SCORES if k in area}
+    if args.score_train:  # the training side: a gap to the test side is generalisation
+        seen = rng.choice(train, size=min(args.score_train, len(train)), replace=False)
+        train_scores = segmentation_scores(data.labels[seen], seg.predict(data.images[seen]))
+        extra["train_subset"] = {k: round(train_scores[k], 4) for k in SCORES
+                                 if k in train_scores}
     if args.tta:  # the same model, predictions averaged over the 8 flips and rotations
         started = time.monotonic()
         tta_scores = segmentation_scores(data.labels[test],
@@ -256,6 +261,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tta", action="store_true",
                         help="also score the final model with test-time augmentation")
+    parser.add_argument("--score-train", type=int, default=0, metavar="N",
+                        help="also score N training images (the train/test gap)")
     parser.add_argument("--save-models", action="store_true",
                         help="write each trained model to OUT/RECIPE-SPLIT.pt")
     parser.add_argument("--verbose", type=int, default=1)
