@@ -10,9 +10,9 @@ score through it) cut the same way; prediction pastes each crop back and calls e
 outside it background. The validation loss alone is computed on whole images, where a
 network trained on boxes names A and B worse: read the validation score.
 
-BatchNorm normalises each training batch, all of one box size, by its own statistics, and
-prediction by one running average over every size; on Pommier's pairs this costs the naming
-of A and B (``benchmarks/content_box_normalisation.py``).
+BatchNorm normalises each training batch, all of one box size, by its own statistics; one
+running average over every size would cost the naming of A and B at prediction, so the
+estimator keeps statistics per box size (:mod:`chromoskl._box_norm`).
 
 Written by hand: neither skorch, torch nor torchvision batches images by a per-image crop.
 """
