@@ -4,8 +4,9 @@ With ``content_margin`` set, every training batch holds boxes of one size, and B
 normalises it by that batch's own statistics: a batch of 48x32 boxes is mostly chromosome,
 one of 96x96 mostly background, and their statistics differ. Prediction would otherwise
 normalise every box by one running average over all sizes. On Pommier's pairs that mismatch
-costs the naming of A and B: a box-trained U-Net scored chromosome A IoU 0.937 with one
-running average and 0.978 with each batch's own statistics (``benchmarks/RESULTS.md``,
+costs the naming of A and B: a box-trained U-Net (base width 24) scored chromosome A IoU
+0.868 with one running average, 0.969 with each batch's own statistics and 0.974 with the
+statistics of its box size, estimated as here (``benchmarks/RESULTS.md``,
 ``benchmarks/content_box_normalisation.py``).
 
 So, after ``fit``, the statistics are estimated again for each box size of the training
@@ -184,7 +185,6 @@ def check_statistics(stats, network, source: str) -> dict[str, dict[str, torch.T
     return checked
 
 
-
 def flat_statistics(stats) -> dict[str, torch.Tensor]:
     """``{"HxW/buffer name": tensor}``: the per-size statistics as one flat dict (for a
     checksum)."""
@@ -197,8 +197,10 @@ class BoxNormStatistics:
     estimate BatchNorm's statistics per box size (``box_norm_stats_``); ``predict_proba``
     loads them for each size (:func:`statistics_loaded`).
 
-    ``box_norm_stats_`` is None without ``content_margin``, for a network without BatchNorm
-    (then ``{}``), and for a dataset that is not of tensors (the running averages serve).
+    ``box_norm_stats_`` is None without ``content_margin`` and for a dataset that is not of
+    tensors, ``{}`` for a network without BatchNorm; in both cases prediction uses the
+    running averages. The statistics come from every image given to ``fit``, those of an
+    internal validation split included.
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
