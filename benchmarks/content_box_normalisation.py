@@ -1,4 +1,4 @@
-"""One model trained on content boxes (``content_margin``), scored four ways on held-out pairs.
+"""One model trained on content boxes (``content_margin``), scored five ways on held-out pairs.
 
 1. boxes with BatchNorm's running statistics (one average over every box size);
 2. whole images with the running statistics (what an exported model would do);
@@ -6,7 +6,9 @@
    gradient), as the network was trained;
 4. boxes with the statistics of their size (``box_norm_stats_``, what ``predict`` does since
    :mod:`chromoskl._box_norm`; estimated here from the split's training images when the model
-   file has none).
+   file has none);
+5. whole images with the statistics of the box size nearest to the whole frame (what an
+   exported model could do).
 
 A gap between 1 and 3 is the cost of one running average for boxes of every size; 4 is meant
 to close it without depending on the batch. Command (from the repository root, a model
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 
 from chromoskl import ChromosomeSegmenter
+from chromoskl._box_norm import statistics_loaded
 from chromoskl._content_crops import proba_by_content
 from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
@@ -98,6 +101,12 @@ def main(argv=None):
     show("boxes, batch statistics", proba.argmax(axis=1).astype(np.uint8))
     seg.box_norm_stats_ = per_size
     show("boxes, statistics of their size", seg.predict(X))
+    # what an export could do: whole images, normalised by the statistics of the box size
+    # nearest to the whole frame
+    seg.set_params(content_margin=None)
+    with statistics_loaded(seg.module_, per_size, *X.shape[-2:]):
+        show("whole images, statistics of the frame's size", seg.predict(X))
+    seg.set_params(content_margin=margin)
 
 
 if __name__ == "__main__":
