@@ -155,6 +155,22 @@ def test_flags_override_the_recipe(tmp_path):
     assert seg.content_margin == 2
 
 
+def test_a_data_file_trains_on_content_boxes_by_default(tmp_path):
+    from .test_content_crops import crosses_on_flat_background
+
+    X, y = crosses_on_flat_background(24, frame=(48, 48))
+    data = tmp_path / "pairs.h5"
+    with h5py.File(data, "w") as handle:
+        handle["images"], handle["labels"] = X, y
+    out = tmp_path / "boxes"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--batch-size", "8",
+                 "--module", "depth=2", "--module", "base_channels=4", "--out", str(out)]) == 0
+    recipe = json.loads((out / "metrics.json").read_text())["recipe"]
+    assert (recipe["content_margin"], recipe["ab_loss"]) == (0, "swap_invariant")
+    seg = ChromosomeSegmenter.load(out / "model.pt")
+    assert seg.content_margin == 0 and seg.box_norm_stats_
+
+
 def test_content_margin_none_runs_whole_images(tmp_path):
     out = tmp_path / "whole"
     assert main(["train", *SMALL, "--content-margin", "none", "--out", str(out)]) == 0
