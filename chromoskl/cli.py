@@ -167,9 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--content-margin", metavar="PIXELS|none",
                        type=int_or_none(0, "a number of pixels >= 0", none="none"),
                        help="run the network on a centred box around each image's "
-                       "non-background pixels, with this margin: 2.2x the training images/s on "
-                       "Pommier's pairs, but A/B named worse (benchmarks/RESULTS.md); none "
-                       "(the default): whole images")
+                       "non-background pixels, with this margin (default: 0 with --data, "
+                       "where it trains 2.2x the images/s on Pommier's pairs; none, whole "
+                       "images, for generated pairs, whose background is noisy)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",
