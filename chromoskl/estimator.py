@@ -136,8 +136,8 @@ class ChromosomeSegmenter(
         outside the box background. For images on a flat background, such as Pommier's
         pairs, where it makes each epoch several times faster; on a noisy background the box
         is the whole image. After ``fit``, BatchNorm's statistics are estimated again for
-        each box size (``box_norm_stats_``, :mod:`chromoskl._box_norm`; about 10 s for
-        Pommier's 10,747 training pairs on 2 CPU cores, after any ``max_minutes`` budget),
+        each box size (``box_norm_stats_``, :mod:`chromoskl._box_norm`; 13 s for Pommier's
+        10,747 training pairs on 2 CPU cores, after any ``max_minutes`` budget),
         and prediction normalises each box by those of its size. Not one of the papers'
         settings.
     deep_supervision_weights : sequence of float or None, default=None
