@@ -19,7 +19,7 @@ from ._box_norm import statistics_loaded
 from ._content_crops import content_boxes, proba_by_content
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import warn_if_unlike
-from ._model_file import uncompiled
+from ._persistence import uncompiled
 from ._tiling import predict_within_budget
 from ._tta import dihedral_mean_log_proba
 from ._validation import check_image_array, check_images, check_label_window
