@@ -3,7 +3,8 @@
 1. boxes with BatchNorm's running statistics (one average over every box size);
 2. whole images with the running statistics (what an exported model would do);
 3. boxes, each batch of 32 normalised by its own statistics (BatchNorm in training mode, no
-   gradient), as the network was trained;
+   gradient), as the network was trained (the network's argmax: for a model trained with the
+   swap-invariant loss, which needs ``ab_decoding="area"``, its A and B scores mean nothing);
 4. boxes with the statistics of their size (``box_norm_stats_``, what ``predict`` does since
    :mod:`chromoskl._box_norm`; estimated here from the split's training images when the model
    file has none);
