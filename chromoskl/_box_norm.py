@@ -58,6 +58,18 @@ def batchnorm_buffer_names(module: torch.nn.Module) -> list[str]:
     return names
 
 
+@contextmanager
+def _buffers_restored(network, names):
+    """Run the body, then copy back the values that the buffers ``names`` had before it."""
+    saved = {name: network.get_buffer(name).detach().clone() for name in names}
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, value in saved.items():
+                network.get_buffer(name).copy_(value)
+
+
 class _Forward(torch.nn.Module):
     """``update_bn`` calls a module on each batch; this one holds the network (so that
     ``update_bn`` finds its BatchNorm layers) and runs the estimator's forward pass (padding,
@@ -101,27 +113,24 @@ def statistics_per_box_size(network, forward, images, boxes, batch_size,
     names = batchnorm_buffer_names(network)
     if not names:
         return {}
-    # num_batches_tracked too, which update_bn's passes count up
-    saved = {name: buffer.detach().clone() for name, buffer in network.named_buffers()}
     wrapper = _Forward(network, forward)
     was_training = network.training
     batch_size = max(int(batch_size), 1)
     stats = {}
-    try:
-        for (height, width), indices in boxes_by_size(boxes).items():
-            indices = indices[:max_images]
-            crops = cut_boxes(images[torch.as_tensor(indices)], boxes[indices])
-            batches = [crops[start : start + batch_size]
-                       for start in range(0, len(crops), batch_size)]
-            update_bn(batches, wrapper)
-            stats[size_key(height, width)] = {
-                name: network.get_buffer(name).detach().cpu().clone() for name in names
-            }
-    finally:
-        with torch.no_grad():
-            for name, value in saved.items():
-                network.get_buffer(name).copy_(value)
-        network.train(was_training)
+    # every buffer, num_batches_tracked too, which update_bn's passes count up
+    with _buffers_restored(network, [name for name, _ in network.named_buffers()]):
+        try:
+            for (height, width), indices in boxes_by_size(boxes).items():
+                indices = indices[:max_images]
+                crops = cut_boxes(images[torch.as_tensor(indices)], boxes[indices])
+                batches = [crops[start : start + batch_size]
+                           for start in range(0, len(crops), batch_size)]
+                update_bn(batches, wrapper)
+                stats[size_key(height, width)] = {
+                    name: network.get_buffer(name).detach().cpu().clone() for name in names
+                }
+        finally:
+            network.train(was_training)
     return stats
 
 
@@ -144,17 +153,12 @@ def statistics_loaded(network, stats: dict | None, height: int, width: int):
         yield
         return
     chosen = stats[nearest_size(height, width, stats)]
-    saved = {name: network.get_buffer(name).detach().clone() for name in chosen}
-    with torch.no_grad():
-        for name, value in chosen.items():
-            buffer = network.get_buffer(name)
-            buffer.copy_(value.to(buffer.device, buffer.dtype))
-    try:
-        yield
-    finally:
+    with _buffers_restored(network, chosen):
         with torch.no_grad():
-            for name, value in saved.items():
-                network.get_buffer(name).copy_(value)
+            for name, value in chosen.items():
+                buffer = network.get_buffer(name)
+                buffer.copy_(value.to(buffer.device, buffer.dtype))
+        yield
 
 
 def check_statistics(stats, network, source: str) -> dict[str, dict[str, torch.Tensor]]:
@@ -207,6 +211,8 @@ class BoxNormStatistics:
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.box_norm_stats_ = None  # those of an earlier fit no longer fit the weights
 
+    # In partial_fit, after skorch's loop, and not in on_train_end: the callbacks' own
+    # on_train_end (keep_best) may still put other weights back after the estimator's.
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         super().partial_fit(X, y=y, classes=classes, **fit_params)
         if getattr(self, "content_margin", None) is not None:
