@@ -101,6 +101,15 @@ RECIPES = {
     "bf16_cl_all_crop4_swap_invariant": {"precision": "bf16", "channels_last": True,
                                          "train_split": None, "content_margin": 4,
                                          "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    # the boxes in float32: does bfloat16's 8-bit mantissa cost the overlap's edge?
+    "cl_all_crop0_fp32": {"channels_last": True, "train_split": None, "content_margin": 0},
+    # Dice + cross-entropy that weighs the edges between A, B and the overlap 4 times
+    "bf16_cl_all_crop0_edge4": {"precision": "bf16", "channels_last": True, "train_split": None,
+                                "content_margin": 0, "criterion": "dice_edge_ce"},
+    "bf16_cl_all_crop0_edge10": {"precision": "bf16", "channels_last": True,
+                                 "train_split": None, "content_margin": 0,
+                                 "criterion": "dice_edge_ce",
+                                 "criterion__loss_params": {"edge_ce": {"edge_weight": 10.0}}},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {"precision": "bf16", "channels_last": True,
                                   "train_split": None, "content_margin": 0,

@@ -19,6 +19,10 @@ Attention U-Net thesis (Lemma 2023) trains with MSE (``"mse"``); the Attention U
 (Passos Martins and Ygé 2024) compare cross-entropy, focal and Dice losses (``"ce"``,
 ``"focal"``, ``"dice"``) and name Tversky as future work (``"tversky"``).
 
+``"edge_ce"`` (:class:`EdgeWeightedCELoss`) is chromoskl's own: cross-entropy that weighs the
+edges between A, B and their overlap more, after U-Net's weight map; ``"dice_edge_ce"``
+(:class:`DiceEdgeCELoss`) adds Dice to it.
+
 ``"deep_supervision"`` (:class:`DeepSupervisionLoss`) applies any of them to every output map
 of a deeply supervised network, with weights that ``criterion__weights`` can search.
 
@@ -28,6 +32,7 @@ into a class.
 
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
 from ._deep_supervision import DeepSupervisionLoss, loss_over_heads
+from ._edge import EdgeWeightedCELoss, inner_edge_band
 from ._functional import (
     adaptive_smooth_weights,
     focal_loss_with_logits,
@@ -40,6 +45,7 @@ from ._modules import (
     LOSSES,
     CELoss,
     CombinedLoss,
+    DiceEdgeCELoss,
     DiceLoss,
     FocalLoss,
     MSELoss,
@@ -59,6 +65,8 @@ __all__ = [
     "tversky_index",
     "focal_loss_with_logits",
     "CELoss",
+    "EdgeWeightedCELoss",
+    "inner_edge_band",
     "BCELoss",
     "WeightedBCELoss",
     "AdaptiveSmoothWBCELoss",
@@ -67,6 +75,7 @@ __all__ = [
     "FocalLoss",
     "TverskyLoss",
     "CombinedLoss",
+    "DiceEdgeCELoss",
     "DeepSupervisionLoss",
     "loss_over_heads",
     "SwapInvariantLoss",

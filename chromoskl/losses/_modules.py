@@ -15,6 +15,7 @@ from torch import nn
 from ..exceptions import UnknownNameError
 from ._bce import AdaptiveSmoothWBCELoss, BCELoss, WeightedBCELoss
 from ._deep_supervision import DeepSupervisionLoss
+from ._edge import EdgeWeightedCELoss
 from ._functional import focal_loss_with_logits, soft_dice_score, tversky_index
 from ._inputs import (
     _as_float,
@@ -233,8 +234,25 @@ class CombinedLoss(nn.Module):
         return sum(w * term(y_pred, y_true) for w, term in zip(self.weights, self.terms))
 
 
+class DiceEdgeCELoss(CombinedLoss):
+    """Dice + the edge-weighted cross-entropy (``"dice_edge_ce"``): :class:`CombinedLoss`
+    with ``losses=("dice", "edge_ce")``, so that one name (``--criterion`` of the CLI) trains
+    with :class:`~chromoskl.losses.EdgeWeightedCELoss`; ``criterion__loss_params={"edge_ce":
+    {"edge_weight": 10.0}}`` sets its weight.
+    """
+
+    def __init__(
+        self,
+        losses: Sequence[str | type[nn.Module]] = ("dice", "edge_ce"),
+        weights: Sequence[float] = (1.0, 1.0),
+        loss_params: Mapping[str, Mapping] | None = None,
+    ):
+        super().__init__(losses, weights, loss_params)
+
+
 LOSSES: dict[str, type[nn.Module]] = {
     "ce": CELoss,
+    "edge_ce": EdgeWeightedCELoss,
     "bce": BCELoss,
     "wbce": WeightedBCELoss,
     "as_wbce": AdaptiveSmoothWBCELoss,
@@ -243,6 +261,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "focal": FocalLoss,
     "tversky": TverskyLoss,
     "dice_ce": CombinedLoss,
+    "dice_edge_ce": DiceEdgeCELoss,
     "combined": CombinedLoss,
     "deep_supervision": DeepSupervisionLoss,
 }
