@@ -110,6 +110,11 @@ RECIPES = {
                                  "train_split": None, "content_margin": 0,
                                  "criterion": "dice_edge_ce",
                                  "criterion__loss_params": {"edge_ce": {"edge_weight": 10.0}}},
+    # the recipe of `chromoskl train --data` (swap-invariant, boxes) with the edge-weighted loss
+    "bf16_cl_all_crop0_swap_invariant_edge4": {"precision": "bf16", "channels_last": True,
+                                               "train_split": None, "content_margin": 0,
+                                               "criterion": "dice_edge_ce",
+                                               "ab_loss": "swap_invariant", "ab_decoding": "area"},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {"precision": "bf16", "channels_last": True,
                                   "train_split": None, "content_margin": 0,

@@ -169,6 +169,7 @@ def test_a_data_file_trains_on_content_boxes_by_default(tmp_path):
     assert (recipe["content_margin"], recipe["ab_loss"]) == (0, "swap_invariant")
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert seg.content_margin == 0 and seg.box_norm_stats_
+    assert seg.criterion == "dice_edge_ce"
 
 
 def test_content_margin_none_runs_whole_images(tmp_path):
