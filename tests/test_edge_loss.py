@@ -70,8 +70,9 @@ def test_registry_name_and_parameters():
     assert resolve_criterion("edge_ce") is EdgeWeightedCELoss
     with pytest.raises(ValueError, match="width must be an integer >= 1"):
         EdgeWeightedCELoss(width=0)
-    with pytest.raises(ValueError, match="edge_weight must be a finite number >= 0"):
-        EdgeWeightedCELoss(edge_weight=-1.0)
+    for bad in (0.0, -1.0, float("nan"), "4"):
+        with pytest.raises(ValueError, match="edge_weight must be a finite number > 0"):
+            EdgeWeightedCELoss(edge_weight=bad)
 
 
 def test_dice_edge_ce_is_dice_plus_edge_ce_with_its_weight():
