@@ -54,6 +54,10 @@ BASE = {
     "arch": "unet", "module__base_channels": 16, "module__depth": 4,
     "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle", "criterion": "dice_ce",
 }
+#: The content-box recipe (bfloat16, channels-last, every training image, margin 0) that the
+#: box recipes below change one lever of; and the swap-invariant loss with area decoding.
+BOXES = {"precision": "bf16", "channels_last": True, "train_split": None, "content_margin": 0}
+SWAP_INVARIANT = {"ab_loss": "swap_invariant", "ab_decoding": "area"}
 #: Each recipe is the base with one lever changed.
 RECIPES = {
     "onecycle": {},
@@ -91,39 +95,25 @@ RECIPES = {
                                    "train_split": None, "ab_loss": "swap_invariant",
                                    "ab_decoding": "area"},
     # the network run on each image's content box (margin 0 or 4 pixels), batched by box size
-    "bf16_cl_all_crop0": {"precision": "bf16", "channels_last": True, "train_split": None,
-                          "content_margin": 0},
-    "bf16_cl_all_crop4": {"precision": "bf16", "channels_last": True, "train_split": None,
-                          "content_margin": 4},
-    "bf16_cl_all_crop0_swap_invariant": {"precision": "bf16", "channels_last": True,
-                                         "train_split": None, "content_margin": 0,
-                                         "ab_loss": "swap_invariant", "ab_decoding": "area"},
-    "bf16_cl_all_crop4_swap_invariant": {"precision": "bf16", "channels_last": True,
-                                         "train_split": None, "content_margin": 4,
-                                         "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    "bf16_cl_all_crop0": BOXES,
+    "bf16_cl_all_crop4": {**BOXES, "content_margin": 4},
+    "bf16_cl_all_crop0_swap_invariant": {**BOXES, **SWAP_INVARIANT},
+    "bf16_cl_all_crop4_swap_invariant": {**BOXES, "content_margin": 4, **SWAP_INVARIANT},
     # the boxes in float32: does bfloat16's 8-bit mantissa cost the overlap's edge?
     "cl_all_crop0_fp32": {"channels_last": True, "train_split": None, "content_margin": 0},
     # Dice + cross-entropy that weighs the edges between A, B and the overlap 4 times
-    "bf16_cl_all_crop0_edge4": {"precision": "bf16", "channels_last": True, "train_split": None,
-                                "content_margin": 0, "criterion": "dice_edge_ce"},
-    "bf16_cl_all_crop0_edge10": {"precision": "bf16", "channels_last": True,
-                                 "train_split": None, "content_margin": 0,
-                                 "criterion": "dice_edge_ce",
+    "bf16_cl_all_crop0_edge4": {**BOXES, "criterion": "dice_edge_ce"},
+    "bf16_cl_all_crop0_edge10": {**BOXES, "criterion": "dice_edge_ce",
                                  "criterion__loss_params": {"edge_ce": {"edge_weight": 10.0}}},
     # the training side fits the edge better than the test side once the edges weigh more:
     # the 8 flips and rotations by 90 degrees as more views of each pair
-    "bf16_cl_all_crop0_edge4_dihedral": {"precision": "bf16", "channels_last": True,
-                                         "train_split": None, "content_margin": 0,
-                                         "criterion": "dice_edge_ce", "augment": "dihedral"},
+    "bf16_cl_all_crop0_edge4_dihedral": {**BOXES, "criterion": "dice_edge_ce",
+                                         "augment": "dihedral"},
     # the recipe of `chromoskl train --data` (swap-invariant, boxes) with the edge-weighted loss
-    "bf16_cl_all_crop0_swap_invariant_edge4": {"precision": "bf16", "channels_last": True,
-                                               "train_split": None, "content_margin": 0,
-                                               "criterion": "dice_edge_ce",
-                                               "ab_loss": "swap_invariant", "ab_decoding": "area"},
+    "bf16_cl_all_crop0_swap_invariant_edge4": {**BOXES, "criterion": "dice_edge_ce",
+                                               **SWAP_INVARIANT},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
-    "bf16_cl_all_crop0_width24": {"precision": "bf16", "channels_last": True,
-                                  "train_split": None, "content_margin": 0,
-                                  "module__base_channels": 24},
+    "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
