@@ -68,6 +68,11 @@ def main(argv=None) -> None:
     parser.add_argument("--ab-loss", choices=["fixed", "swap_invariant"],
                         default="swap_invariant")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--criterion", default=RECIPES["generated"]["criterion"],
+                        help="the loss, e.g. dice_ce or dice_edge_ce")
+    parser.add_argument("--content-margin", type=int, default=None,
+                        help="train the network on each pair's content box (with per-size "
+                        "BatchNorm statistics); default: whole crops")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -81,13 +86,15 @@ def main(argv=None) -> None:
     train, test, _ = holdout_indices(len(pairs.images), pairs.groups, kind="grouped",
                                      test_size=0.2, random_state=0)
     recipe = {**RECIPES["generated"], "module": RECIPES["generated"]["module"]["unet"],
-              "ab_loss": args.ab_loss, "epochs": args.epochs}
+              "ab_loss": args.ab_loss, "epochs": args.epochs, "criterion": args.criterion,
+              "content_margin": args.content_margin}
     seg = ChromosomeSegmenter("unet", **segmenter_params(recipe), precision="auto",
                               random_state=0, verbose=1)
     seg.fit(pairs.images[train], pairs.labels[train], groups=pairs.groups[train])
     scores = segmentation_scores(pairs.labels[test], seg.predict(pairs.images[test]))
     seg.save(args.out)
-    print(f"{len(pairs.images)} pairs ({args.ab_loss}); held out by pair: overlap IoU "
+    print(f"{len(pairs.images)} pairs ({args.ab_loss}, {args.criterion}, content margin "
+          f"{args.content_margin}); held out by pair: overlap IoU "
           f"{scores['overlap_iou']:.3f}, A {scores['chromosome_a_iou']:.3f}, "
           f"B {scores['chromosome_b_iou']:.3f}; {time.perf_counter() - started:.0f} s; "
           f"wrote {args.out}")

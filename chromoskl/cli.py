@@ -46,13 +46,15 @@ DEFAULT_N_SAMPLES = 1500
 # Content boxes (margin 0) for a file: on Pommier's flat backgrounds each epoch is faster, and
 # on unseen pairs they gained overlap IoU at 30 minutes (0.922 against 0.909 on whole
 # images, swap-invariant both); on the generated pairs' noisy background a box would be the
-# whole image, so the generated recipe leaves them off. The file recipe's loss weighs the edges
-# between A, B and the overlap 4 times ("dice_edge_ce"): +0.003 to +0.004 overlap IoU in three
-# side-by-side runs, on the random and the grouped split.
+# whole image, so the generated recipe leaves them off. Both recipes' loss weighs the edges
+# between A, B and the overlap 4 times ("dice_edge_ce"): on the file, +0.003 to +0.004 overlap
+# IoU in three side-by-side runs, on the random and the grouped split; in the default job,
+# over 3 seeds, overlap IoU 0.936 against 0.921 and A IoU 0.821 against 0.807 (the worst seed
+# 0.808 against 0.794).
 RECIPES = {
     "generated": {
         "epochs": 8, "batch_size": 16, "lr": 1e-2, "lr_schedule": "onecycle",
-        "criterion": "dice_ce", "ab_loss": "fixed", "ab_decoding": "area",
+        "criterion": "dice_edge_ce", "ab_loss": "fixed", "ab_decoding": "area",
         "channels_last": True, "content_margin": None,
         "module": {"unet": {"base_channels": 16, "depth": 4}},
     },

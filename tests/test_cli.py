@@ -39,6 +39,7 @@ def test_train_writes_model_metrics_and_pictures(trained):
     assert picture.ndim == 3 and picture.shape[0] > 200
     seg = ChromosomeSegmenter.load(trained / "model.pt")
     assert seg.module_.encoder[0][0].out_channels == 4
+    assert (seg.criterion, seg.ab_loss, seg.ab_decoding) == ("dice_edge_ce", "fixed", "area")
 
 
 def test_evaluate_prints_scores(trained, capsys, tmp_path):
