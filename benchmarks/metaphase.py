@@ -17,6 +17,8 @@ What is compared (issue 10):
   (both IoU >= 0.5), count error and seconds, the segmenter against the baseline
   (threshold and components only), side by side.
 - ``--overlay PATH``: the overlay of one generated metaphase (for the README).
+- ``--split-views N``: how many of the 8 flips and quarter turns of a cluster's crop the
+  segmenter is shown until its split passes (``1``: the crop only as it is).
 - ``--min-crossing-pixels N|none``: the separator's check of the components that look single
   with the segmenter (:func:`chromoskl.metaphase.segmenter_sees_crossing`); ``none`` turns
   it off, to compare the shape rule alone.
@@ -258,6 +260,10 @@ def main(argv=None) -> None:
                         help="MetaphaseSeparator(min_crossing_pixels=...) for --dapi and "
                         "--synthetic; 'none' trusts the shape rule alone (default: the "
                         "separator's)")
+    parser.add_argument("--split-views", type=int,
+                        help="MetaphaseSeparator(split_views=...) for --dapi and --synthetic: "
+                        "1 shows each cluster to the segmenter as it is (default: the "
+                        "separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -273,6 +279,8 @@ def main(argv=None) -> None:
     separator_params = {}
     if args.arm_width_ratio is not None:
         separator_params["arm_width_ratio"] = args.arm_width_ratio
+    if args.split_views is not None:
+        separator_params["split_views"] = args.split_views
     if hasattr(args, "min_crossing_pixels"):
         separator_params["min_crossing_pixels"] = args.min_crossing_pixels
     if args.dapi:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 import chromoskl.metaphase._separator as separator_module
 from chromoskl import ChromosomeSegmenter
 from chromoskl._geometry import centre_pad
+from chromoskl._tta import dihedral, undo_dihedral
 from chromoskl.datasets import make_metaphase, make_overlapping_chromosomes
 from chromoskl.metaphase import MetaphaseSeparator, to_segmenter_pixels
 from chromoskl.metrics import instance_scores
@@ -154,6 +156,44 @@ def test_a_segmenter_that_splits_nothing_leaves_one_unresolved_mask(monkeypatch)
     assert len(result.masks) == 5 and list(result.source).count("unresolved") == 1
 
 
+class OneViewSegmenter(TruthSegmenter):
+    """Stand-in that splits a crop truly only when it is shown turned by ``good_view`` (one
+    of the 8 flips and quarter turns); in any other view it calls the whole crop chromosome
+    A, one piece that does not pass as a chromosome. Records the view of every crop shown."""
+
+    def __init__(self, masks, monkeypatch, good_view):
+        super().__init__(masks, monkeypatch)
+        self.good_view, self.views = good_view, []
+
+    def _labels(self, crop):
+        for k in range(8):
+            original = undo_dihedral(torch.from_numpy(np.ascontiguousarray(crop)), k).numpy()
+            if np.ascontiguousarray(original).tobytes() in self.origin:
+                break
+        else:
+            raise AssertionError("a crop the separator did not make")
+        self.views.append(k)
+        truth = super()._labels(np.ascontiguousarray(original))
+        if k != self.good_view:
+            truth = (truth > 0).astype(np.uint8)
+        return dihedral(torch.from_numpy(truth), k).numpy()
+
+
+def test_a_cluster_is_shown_in_other_views_until_its_split_passes(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    stand_in = OneViewSegmenter(data.masks, monkeypatch, good_view=5)
+    one_view = MetaphaseSeparator(stand_in, min_crossing_pixels=None, split_views=1)
+    assert sorted(one_view.separate(data.image).source) == ["single"] * 6 + ["unresolved"]
+    assert stand_in.views == [0]
+
+    stand_in = OneViewSegmenter(data.masks, monkeypatch, good_view=5)
+    result = MetaphaseSeparator(stand_in, min_crossing_pixels=None).separate(data.image)
+    assert stand_in.views == [0, 1, 2, 3, 4, 5]  # shown in turn, until a split passes
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 6
+    scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+    assert scores["crossed_pairs_separated"] == 1.0 and scores["crossed_iou"] > 0.85
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
@@ -189,6 +229,10 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(arm_width_ratio=0).separate(images[0])
     with pytest.raises(ValueError, match="min_crossing_pixels must be a positive integer"):
         MetaphaseSeparator(min_crossing_pixels=2.5).separate(images[0])
+    with pytest.raises(ValueError, match="split_views must be at most 8"):
+        MetaphaseSeparator(split_views=9).fit()
+    with pytest.raises(ValueError, match="split_views must be a positive integer"):
+        MetaphaseSeparator(split_views=0).fit()
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 
