@@ -112,6 +112,10 @@ RECIPES = {
     # the recipe of `chromoskl train --data` (swap-invariant, boxes) with the edge-weighted loss
     "bf16_cl_all_crop0_swap_invariant_edge4": {**BOXES, "criterion": "dice_edge_ce",
                                                **SWAP_INVARIANT},
+    # the random split's test images are the training pairs at other sub-pixel shifts, and
+    # max-pooling is not shift-equivariant: anti-aliased pooling (Zhang 2019)
+    "bf16_cl_all_crop0_edge4_maxblur": {**BOXES, "criterion": "dice_edge_ce",
+                                        "module__pool": "maxblur"},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},

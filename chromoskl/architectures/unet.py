@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from kornia.filters import MaxBlurPool2D
 from torch import nn
 
 from ..classes import N_CLASSES
 from ._blocks import ConvBlock, UpConv, check_divisible, check_network_params, network_widths
 
 __all__ = ["UNet"]
+
+#: The down-sampling of each level, by ``pool`` name.
+POOLS = {
+    "max": lambda: nn.MaxPool2d(2),
+    "maxblur": lambda: MaxBlurPool2D(kernel_size=3, stride=2, max_pool_size=2),
+}
 
 
 class UNet(nn.Module):
@@ -45,6 +52,11 @@ class UNet(nn.Module):
     dropout : float, default=0.0
         Dropout after the bottleneck block.
     up_mode : {"transpose", "bilinear"}, default="transpose"
+    pool : {"max", "maxblur"}, default="max"
+        How each level is down-sampled. ``"max"``: 2x2 max-pooling, as the papers. ``"maxblur"``:
+        max-pooling at stride 1, then a 3x3 binomial blur at stride 2 (anti-aliased pooling,
+        Zhang 2019, with :class:`kornia.filters.MaxBlurPool2D`), so that the network's output
+        moves with its input more nearly for shifts that are not multiples of ``2**depth``.
 
     Attributes
     ----------
@@ -68,6 +80,7 @@ class UNet(nn.Module):
     Segmentation. MICCAI 2015.
     R. L. Hu, J. Karnowski, R. Fadely, J.-P. Pommier. Image Segmentation to Distinguish
     Between Overlapping Human Chromosomes. NIPS 2017 Workshop on Machine Learning for Health.
+    R. Zhang. Making Convolutional Networks Shift-Invariant Again. ICML 2019.
     """
 
     #: the channels of the published network, named by the error for a bad ``channels``
@@ -83,8 +96,12 @@ class UNet(nn.Module):
         batch_norm: bool = True,
         dropout: float = 0.0,
         up_mode: str = "transpose",
+        pool: str = "max",
     ) -> None:
         super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"{type(self).__name__}: pool must be one of {sorted(POOLS)}, "
+                             f"got {pool!r}.")
         check_network_params(
             type(self).__name__, in_channels=in_channels, out_channels=out_channels,
             dropout=dropout, depth=depth, base_channels=base_channels,
@@ -102,7 +119,7 @@ class UNet(nn.Module):
         self.skips = nn.ModuleList(
             self._skip_path(level, width, depth) for level, width in enumerate(widths[:-1])
         )
-        self.pool = nn.MaxPool2d(2)
+        self.pool = POOLS[pool]()
         self.bottleneck = ConvBlock(widths[-2], widths[-1], batch_norm, dropout)
         self.context, c_bottom = self._context(widths[-1])
         self.ups = nn.ModuleList()
