@@ -47,7 +47,20 @@ class TruthSegmenter:
         monkeypatch.setattr(separator_module, "crop_cluster", recording)
 
     def predict(self, X):
-        return np.stack([self._labels(x) for x in X])
+        return np.stack([self._view_labels(x) for x in X])
+
+    def _view_labels(self, view):
+        """The true labels of a crop shown in one of its 8 flips and quarter turns."""
+        k, crop = self._view_of(view)
+        return dihedral(torch.from_numpy(self._labels(crop)), k).numpy()
+
+    def _view_of(self, view):
+        """``(k, crop)``: which flip or turn of which crop made by the separator ``view`` is."""
+        for k in range(8):
+            crop = np.ascontiguousarray(undo_dihedral(torch.from_numpy(view), k).numpy())
+            if crop.tobytes() in self.origin:
+                return k, crop
+        raise AssertionError("a crop the separator did not make")
 
     def _labels(self, crop):
         placement, component = self.origin[crop.tobytes()]
@@ -165,18 +178,37 @@ class OneViewSegmenter(TruthSegmenter):
         super().__init__(masks, monkeypatch)
         self.good_view, self.views = good_view, []
 
-    def _labels(self, crop):
-        for k in range(8):
-            original = undo_dihedral(torch.from_numpy(np.ascontiguousarray(crop)), k).numpy()
-            if np.ascontiguousarray(original).tobytes() in self.origin:
-                break
-        else:
-            raise AssertionError("a crop the separator did not make")
+    def _view_labels(self, view):
+        k, crop = self._view_of(view)
         self.views.append(k)
-        truth = super()._labels(np.ascontiguousarray(original))
+        truth = self._labels(crop)
         if k != self.good_view:
             truth = (truth > 0).astype(np.uint8)
         return dihedral(torch.from_numpy(truth), k).numpy()
+
+
+class SurestViewSegmenter(TruthSegmenter):
+    """Stand-in whose every view splits a crop into two chromosomes that pass, but only
+    ``sure_view`` whole: the others leave out the top 3 rows of chromosome A alone (more
+    than pasting back fills in). Its
+    ``predict_proba`` is surest (0.9 against 0.6) in ``sure_view``."""
+
+    def __init__(self, masks, monkeypatch, sure_view):
+        super().__init__(masks, monkeypatch)
+        self.sure_view = sure_view
+
+    def _view_labels(self, view):
+        k, crop = self._view_of(view)
+        labels = self._labels(crop)
+        rows = np.nonzero(labels == 1)[0]
+        if k != self.sure_view and len(rows):
+            top = labels[rows.min() : rows.min() + 3]  # a view of the rows
+            top[top == 1] = 0
+        return dihedral(torch.from_numpy(labels), k).numpy()
+
+    def predict_proba(self, X):
+        sure = [0.9 if self._view_of(x)[0] == self.sure_view else 0.6 for x in X]
+        return np.stack([np.full((4, *x.shape), p, np.float32) for x, p in zip(X, sure)])
 
 
 def test_a_cluster_is_shown_in_other_views_until_its_split_passes(monkeypatch):
@@ -188,10 +220,28 @@ def test_a_cluster_is_shown_in_other_views_until_its_split_passes(monkeypatch):
 
     stand_in = OneViewSegmenter(data.masks, monkeypatch, good_view=5)
     result = MetaphaseSeparator(stand_in, min_crossing_pixels=None).separate(data.image)
-    assert stand_in.views == [0, 1, 2, 3, 4, 5]  # shown in turn, until a split passes
+    assert sorted(stand_in.views) == list(range(8))
     assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 6
     scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
     assert scores["crossed_pairs_separated"] == 1.0 and scores["crossed_iou"] > 0.85
+
+
+def test_of_the_views_that_pass_the_surest_is_kept(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    truthful = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
+                                  min_crossing_pixels=None).separate(data.image)
+    sure = SurestViewSegmenter(data.masks, monkeypatch, sure_view=6)
+    result = MetaphaseSeparator(sure, min_crossing_pixels=None).separate(data.image)
+    assert (result.source == "cluster").sum() == 2
+    assert np.array_equal(result.masks, truthful.masks)
+    # without predict_proba, the first view that passes: one that lacks the rows of A
+    class WithoutProba(SurestViewSegmenter):
+        predict_proba = None
+
+    unsure = WithoutProba(data.masks, monkeypatch, sure_view=6)
+    first = MetaphaseSeparator(unsure, min_crossing_pixels=None).separate(data.image)
+    assert (first.source == "cluster").sum() == 2
+    assert first.masks.sum() < truthful.masks.sum()
 
 
 def test_a_real_tiny_segmenter_runs_end_to_end():

@@ -101,14 +101,17 @@ class MetaphaseSeparator(BaseEstimator):
     max_rounds : int, default=2
         How many times the pixels left over from a split are split again.
     split_views : int, default=8
-        How many of the 8 flips and quarter turns of a cluster's crop the segmenter is shown,
-        one after another, until its split gives two pieces that each pass as one chromosome
-        (connected, solid, a rod); of the views shown, the one whose pieces pass best (the
-        most pieces, then the most pixels) is kept. 1 shows the crop only as it is. A
-        segmenter is not equivariant: where one view's split leaves a stub on a chromosome,
-        another's often does not. On generated metaphases (46 chromosomes, 2 / 5 / 10
-        crossings, seeds 0-11) 8 views separated 95.8 / 95.0 / 95.8 % of the crossed pairs,
-        1 view 95.8 / 91.7 / 89.2 % (``benchmarks/RESULTS.md``, issue 10).
+        How many of the 8 flips and quarter turns of a cluster's crop the segmenter is shown.
+        Of the views whose split gives two pieces that each pass as one chromosome
+        (connected, solid, a rod), the one the segmenter is surest of is kept (the mean of its
+        highest class probability over the pixels it calls chromosome, from
+        ``predict_proba``; a segmenter without it: the first such view); if none gives two,
+        the view whose pieces pass best (the most pieces, then the most pixels). 1 shows the
+        crop only as it is. A segmenter is not equivariant: where one view's split leaves a
+        stub on a chromosome or cuts an X into two L's, another's often does not. On
+        generated metaphases (46 chromosomes, 2 / 5 / 10 crossings, seeds 0-11) 8 views
+        separated 95.8 / 95.0 / 97.5 % of the crossed pairs, 1 view 95.8 / 91.7 / 89.2 %
+        (``benchmarks/RESULTS.md``, issue 10).
     min_crossing_pixels : int or None, default=16
         The components that the shape rule calls single are segmented too (one batch per
         crop shape); one where the segmenter labels at least this many pixels (its own) as
@@ -348,23 +351,46 @@ class MetaphaseSeparator(BaseEstimator):
 
     def _best_view_split(self, crop, placement, component, reference) -> list:
         """The segmenter's chromosomes of one cluster's crop that pass as single chromosomes,
-        from the first of ``split_views`` views whose two pieces both pass (else the view
-        whose pieces pass best)."""
+        from the best of ``split_views`` views: of those whose two pieces both pass, the one
+        the segmenter is surest of; failing that, the one whose pieces pass best."""
         # resampling leaves slivers up to one segmenter pixel wide between the masks
         reach = 1.0 / self.pixel_scale
+        views = [dihedral(torch.from_numpy(crop), k).numpy() for k in range(int(self.split_views))]
         best, best_kept = None, []
-        for k in range(int(self.split_views)):
-            view = dihedral(torch.from_numpy(crop), k).numpy()
-            labels = undo_dihedral(torch.from_numpy(self._predict(view[None])[0]), k).numpy()
+        for k, (labels, confidence) in enumerate(self._view_labels(views)):
+            labels = undo_dihedral(torch.from_numpy(labels), k).numpy()
             instances = np.stack([np.isin(labels, c) for c in CHROMOSOME_LABELS])
             masks = paste_instances(instances, placement, component, max_distance=reach)
             kept = [m for m in masks if self._is_chromosome(m, reference)]
-            score = (len(kept), int(np.count_nonzero(np.any(kept, axis=0))) if kept else 0)
-            if best is None or score > best:
+            covered = int(np.count_nonzero(np.any(kept, axis=0))) if kept else 0
+            # every piece passes: the surest view wins; else the most pieces, then pixels
+            score = (len(kept), confidence if len(kept) == len(masks) else covered)
+            if best is None or score > best:  # on a tie, the earlier view
                 best, best_kept = score, kept
-            if len(kept) == len(masks):
-                break
         return best_kept
+
+    def _view_labels(self, views) -> list:
+        """``(labels, confidence)`` for each view of a crop: the segmenter's labels, and the
+        mean of its highest class probability over the pixels it calls chromosome (0.0 for a
+        segmenter without ``predict_proba``). The views of one shape go in one batch."""
+        by_shape = {}
+        for k, view in enumerate(views):
+            by_shape.setdefault(view.shape, []).append(k)
+        results = [None] * len(views)
+        has_proba = callable(getattr(self.segmenter, "predict_proba", None))
+        for indices in by_shape.values():
+            batch = np.stack([views[k] for k in indices])
+            labels = self._predict(batch)
+            if has_proba:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", IntensityWarning)  # as in _predict
+                    surest = np.asarray(self.segmenter.predict_proba(batch)).max(axis=1)
+            for j, k in enumerate(indices):
+                chromosome = labels[j] > 0
+                confidence = (float(surest[j][chromosome].mean())
+                              if has_proba and chromosome.any() else 0.0)
+                results[k] = labels[j], confidence
+        return results
 
     def _is_chromosome(self, mask, reference: float) -> bool:
         """One connected rod (arms and solidity of a single) of ``min_area`` to a cluster's area."""
