@@ -43,9 +43,9 @@ Measured (issue 10; ``benchmarks/RESULTS.md`` has every run): with the swap-inva
 of ``benchmarks/metaphase_training_pairs.py`` and the segmenter's check of the components
 that look single, on seeds 3-5 with 2 / 5 / 10 crossings, a mean crossed IoU of 0.92 / 0.96 /
 0.92 and 100 / 100 / 97 % of the crossed pairs separated (baseline 0.33-0.34, none). The goal
-is met for the IoU, not for "every pair". With ``split_views=8`` (a cluster shown in its
-flips and quarter turns until its split passes), over seeds 0-11: 95.8 / 95.0 / 95.8 % of the
-crossed pairs separated (one view: 95.8 / 91.7 / 89.2 %), every pair on seeds 0-5.
+is met for the IoU, not for "every pair". With ``split_views=8`` (a cluster shown in its 8
+flips and quarter turns, the surest passing split kept), over seeds 0-11: 95.8 / 95.0 / 97.5 %
+of the crossed pairs separated (one view: 95.8 / 91.7 / 89.2 %), every pair on seeds 0-5.
 """
 
 from __future__ import annotations
