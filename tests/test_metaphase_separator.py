@@ -238,6 +238,13 @@ def test_of_the_views_that_pass_the_surest_is_kept(monkeypatch):
     class WithoutProba(SurestViewSegmenter):
         predict_proba = None
 
+    class FlatProba(SurestViewSegmenter):
+        def predict_proba(self, X):
+            return np.zeros(np.shape(X), np.float32)
+
+    with pytest.raises(ValueError, match="predict_proba must return probabilities of shape"):
+        MetaphaseSeparator(FlatProba(data.masks, monkeypatch, sure_view=6),
+                           min_crossing_pixels=None).separate(data.image)
     unsure = WithoutProba(data.masks, monkeypatch, sure_view=6)
     first = MetaphaseSeparator(unsure, min_crossing_pixels=None).separate(data.image)
     assert (first.source == "cluster").sum() == 2

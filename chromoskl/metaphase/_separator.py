@@ -384,7 +384,14 @@ class MetaphaseSeparator(BaseEstimator):
             if has_proba:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", IntensityWarning)  # as in _predict
-                    surest = np.asarray(self.segmenter.predict_proba(batch)).max(axis=1)
+                    proba = np.asarray(self.segmenter.predict_proba(batch))
+                if proba.ndim != 4 or proba.shape[0] != len(batch) \
+                        or proba.shape[2:] != batch.shape[1:]:
+                    raise ValueError(
+                        f"segmenter.predict_proba must return probabilities of shape (n, "
+                        f"classes, H, W) for images {batch.shape}, got {proba.shape}."
+                    )
+                surest = proba.max(axis=1)
             for j, k in enumerate(indices):
                 chromosome = labels[j] > 0
                 confidence = (float(surest[j][chromosome].mean())
