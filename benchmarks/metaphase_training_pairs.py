@@ -7,7 +7,8 @@ This script makes its training pairs the way Pommier made his from ``DAPI.tif``:
 synthetic metaphase with no crossings (``make_metaphase``, a seed that the benchmark's
 metaphases do not use), top-hat, halved, and every chromosome paired with others
 (``make_overlapping_pairs``). It then trains the default job's recipe and saves the model
-for ``benchmarks/metaphase.py --synthetic --model``.
+for ``benchmarks/metaphase.py --synthetic --model`` (the default job's recipe with Dice + CE as
+its loss, ``--criterion``).
 
 With ``--metaphases N``, pairs are cut from N such metaphases (seeds ``--seed`` onwards), each
 its own chromosomes. ``--ab-loss swap_invariant`` trains with the loss that does not care which
@@ -68,8 +69,11 @@ def main(argv=None) -> None:
     parser.add_argument("--ab-loss", choices=["fixed", "swap_invariant"],
                         default="swap_invariant")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--criterion", default=RECIPES["generated"]["criterion"],
-                        help="the loss, e.g. dice_ce or dice_edge_ce")
+    # Dice + CE, not the default job's edge-weighted loss: with the separator's check of the
+    # components that look single, tuned on a Dice + CE model, the edge-weighted model cut
+    # single chromosomes (benchmarks/RESULTS.md, issue 10, session 23)
+    parser.add_argument("--criterion", default="dice_ce",
+                        help="the loss, e.g. dice_ce (default) or dice_edge_ce")
     parser.add_argument("--content-margin", type=int, default=None,
                         help="train the network on each pair's content box (with per-size "
                         "BatchNorm statistics); default: whole crops")
