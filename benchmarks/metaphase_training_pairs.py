@@ -6,9 +6,9 @@ chromosomes are drawn at twice the size and halved, so bands, edges and overlaps
 This script makes its training pairs the way Pommier made his from ``DAPI.tif``: one
 synthetic metaphase with no crossings (``make_metaphase``, a seed that the benchmark's
 metaphases do not use), top-hat, halved, and every chromosome paired with others
-(``make_overlapping_pairs``). It then trains the default job's recipe and saves the model
-for ``benchmarks/metaphase.py --synthetic --model`` (the default job's recipe with Dice + CE as
-its loss, ``--criterion``).
+(``make_overlapping_pairs``). It then trains the default job's recipe, with Dice + CE as
+its loss (``--criterion``), and saves the model for ``benchmarks/metaphase.py --synthetic
+--model``.
 
 With ``--metaphases N``, pairs are cut from N such metaphases (seeds ``--seed`` onwards), each
 its own chromosomes. ``--ab-loss swap_invariant`` trains with the loss that does not care which
