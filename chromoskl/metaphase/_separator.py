@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -29,6 +30,24 @@ __all__ = ["MetaphaseSeparator"]
 # A piece of a split cluster is one chromosome when its largest connected part holds at
 # least this share of its pixels (the segmenter may leave specks elsewhere).
 _CONNECTED_SHARE = 0.9
+
+
+@contextmanager
+def _grey_warning_ignored():
+    """Run the segmenter without its IntensityWarning: a single chromosome's crop lacks the
+    doubled grey of a crossing, so its bright level sits below the training pairs' by design;
+    the grey scale was matched over the whole metaphase (``_grey_factor``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntensityWarning)
+        yield
+
+
+def _indices_by_shape(arrays) -> list[list[int]]:
+    """The indices of ``arrays`` grouped by shape, to predict each group in one batch."""
+    groups = {}
+    for k, array in enumerate(arrays):
+        groups.setdefault(array.shape, []).append(k)
+    return list(groups.values())
 
 
 class MetaphaseSeparator(BaseEstimator):
@@ -287,31 +306,26 @@ class MetaphaseSeparator(BaseEstimator):
 
     def _crossings_among_singles(self, corrected, components, regions, kinds, factor):
         """``kinds`` with the singles in which the segmenter sees a crossing made clusters."""
-        by_shape = {}  # crop shape -> [(component index, crop)]
-        for k, (region, kind) in enumerate(zip(regions, kinds)):
-            if kind != SINGLE:
-                continue
-            crop, _ = crop_cluster(
-                corrected, components == region.label, region.bbox,
+        singles = [k for k, kind in enumerate(kinds) if kind == SINGLE]
+        crops = [
+            crop_cluster(
+                corrected, components == regions[k].label, regions[k].bbox,
                 pixel_scale=self.pixel_scale, grey_factor=factor,
                 input_shape=tuple(self.input_shape), margin=self.margin,
-            )
-            by_shape.setdefault(crop.shape, []).append((k, crop))
+            )[0]
+            for k in singles
+        ]
         kinds = kinds.copy()
-        for batch in by_shape.values():
-            labels = self._predict(np.stack([crop for _, crop in batch]))
-            for (k, _), component_labels in zip(batch, labels):
+        for indices in _indices_by_shape(crops):
+            labels = self._predict(np.stack([crops[i] for i in indices]))
+            for i, component_labels in zip(indices, labels):
                 if segmenter_sees_crossing(component_labels, self.min_crossing_pixels):
-                    kinds[k] = CLUSTER
+                    kinds[singles[i]] = CLUSTER
         return kinds
 
     def _predict(self, crops) -> np.ndarray:
         """The segmenter's labels of ``(n, H, W)`` crops, checked."""
-        with warnings.catch_warnings():
-            # a single chromosome's crop lacks the doubled grey of a crossing, so its bright
-            # level sits below the training pairs' by design; the grey scale was matched
-            # over the whole metaphase (_grey_factor)
-            warnings.simplefilter("ignore", IntensityWarning)
+        with _grey_warning_ignored():
             labels = np.asarray(self.segmenter.predict(crops))
         if labels.shape != crops.shape or labels.min() < 0 or labels.max() >= N_CLASSES:
             raise ValueError(
@@ -320,6 +334,18 @@ class MetaphaseSeparator(BaseEstimator):
                 f"{labels.min()}..{labels.max()}."
             )
         return labels
+
+    def _predict_proba(self, crops) -> np.ndarray:
+        """The segmenter's class probabilities of ``(n, H, W)`` crops, ``(n, C, H, W)``,
+        checked."""
+        with _grey_warning_ignored():
+            proba = np.asarray(self.segmenter.predict_proba(crops))
+        if proba.ndim != 4 or proba.shape[0] != len(crops) or proba.shape[2:] != crops.shape[1:]:
+            raise ValueError(
+                f"segmenter.predict_proba must return probabilities of shape (n, classes, H, "
+                f"W) for images {crops.shape}, got {proba.shape}."
+            )
+        return proba
 
     def _split(self, corrected, component, factor, reference, *, round_) -> list:
         """Pieces of one cluster: chromosomes from the segmenter, then the rest."""
@@ -373,25 +399,13 @@ class MetaphaseSeparator(BaseEstimator):
         """``(labels, confidence)`` for each view of a crop: the segmenter's labels, and the
         mean of its highest class probability over the pixels it calls chromosome (0.0 for a
         segmenter without ``predict_proba``). The views of one shape go in one batch."""
-        by_shape = {}
-        for k, view in enumerate(views):
-            by_shape.setdefault(view.shape, []).append(k)
         results = [None] * len(views)
         has_proba = callable(getattr(self.segmenter, "predict_proba", None))
-        for indices in by_shape.values():
+        for indices in _indices_by_shape(views):
             batch = np.stack([views[k] for k in indices])
             labels = self._predict(batch)
             if has_proba:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", IntensityWarning)  # as in _predict
-                    proba = np.asarray(self.segmenter.predict_proba(batch))
-                if proba.ndim != 4 or proba.shape[0] != len(batch) \
-                        or proba.shape[2:] != batch.shape[1:]:
-                    raise ValueError(
-                        f"segmenter.predict_proba must return probabilities of shape (n, "
-                        f"classes, H, W) for images {batch.shape}, got {proba.shape}."
-                    )
-                surest = proba.max(axis=1)
+                surest = self._predict_proba(batch).max(axis=1)
             for j, k in enumerate(indices):
                 chromosome = labels[j] > 0
                 confidence = (float(surest[j][chromosome].mean())
