@@ -58,6 +58,8 @@ BASE = {
 #: box recipes below change one lever of; and the swap-invariant loss with area decoding.
 BOXES = {"precision": "bf16", "channels_last": True, "train_split": None, "content_margin": 0}
 SWAP_INVARIANT = {"ab_loss": "swap_invariant", "ab_decoding": "area"}
+#: The boxes with Dice + cross-entropy that weighs the edges between A, B and the overlap 4 times.
+BOXES_EDGE = {**BOXES, "criterion": "dice_edge_ce"}
 #: Each recipe is the base with one lever changed.
 RECIPES = {
     "onecycle": {},
@@ -101,21 +103,17 @@ RECIPES = {
     "bf16_cl_all_crop4_swap_invariant": {**BOXES, "content_margin": 4, **SWAP_INVARIANT},
     # the boxes in float32: does bfloat16's 8-bit mantissa cost the overlap's edge?
     "cl_all_crop0_fp32": {"channels_last": True, "train_split": None, "content_margin": 0},
-    # Dice + cross-entropy that weighs the edges between A, B and the overlap 4 times
-    "bf16_cl_all_crop0_edge4": {**BOXES, "criterion": "dice_edge_ce"},
-    "bf16_cl_all_crop0_edge10": {**BOXES, "criterion": "dice_edge_ce",
+    "bf16_cl_all_crop0_edge4": BOXES_EDGE,
+    "bf16_cl_all_crop0_edge10": {**BOXES_EDGE,
                                  "criterion__loss_params": {"edge_ce": {"edge_weight": 10.0}}},
     # the training side fits the edge better than the test side once the edges weigh more:
     # the 8 flips and rotations by 90 degrees as more views of each pair
-    "bf16_cl_all_crop0_edge4_dihedral": {**BOXES, "criterion": "dice_edge_ce",
-                                         "augment": "dihedral"},
+    "bf16_cl_all_crop0_edge4_dihedral": {**BOXES_EDGE, "augment": "dihedral"},
     # the recipe of `chromoskl train --data` (swap-invariant, boxes) with the edge-weighted loss
-    "bf16_cl_all_crop0_swap_invariant_edge4": {**BOXES, "criterion": "dice_edge_ce",
-                                               **SWAP_INVARIANT},
+    "bf16_cl_all_crop0_swap_invariant_edge4": {**BOXES_EDGE, **SWAP_INVARIANT},
     # the random split's test images are the training pairs at other sub-pixel shifts, and
     # max-pooling is not shift-equivariant: anti-aliased pooling (Zhang 2019)
-    "bf16_cl_all_crop0_edge4_maxblur": {**BOXES, "criterion": "dice_edge_ce",
-                                        "module__pool": "maxblur"},
+    "bf16_cl_all_crop0_edge4_maxblur": {**BOXES_EDGE, "module__pool": "maxblur"},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
