@@ -128,10 +128,25 @@ class PaddedInference:
 
         With ``ab_decoding="area"``, decoded by :func:`chromoskl.decoding.decode_labels`.
         """
-        proba = self._network_proba(X)
+        return self.labels_from_proba(self._network_proba(X))
+
+    def labels_from_proba(self, proba):
+        """The labels :meth:`predict` decodes from class probabilities, (n, H, W) uint8.
+
+        ``labels_from_proba(predict_proba(X))`` is ``predict(X)`` without a second pass of
+        the network: the argmax, or with ``ab_decoding="area"`` the arms of each crossing
+        linked and A the smaller (:func:`chromoskl.decoding.decode_labels`), which does not
+        depend on how ``predict_proba`` named the two channels. (Where A and B then have
+        exactly as many pixels, the names may be exchanged from ``predict``'s.)
+
+        Parameters
+        ----------
+        proba : array-like of float, shape (n, 4, H, W)
+            Class probabilities, as :meth:`predict_proba` returns them.
+        """
         if self.ab_decoding == "area":
             return decode_labels(proba, order="area", consistency=True)
-        return proba.argmax(axis=1).astype(np.uint8)
+        return decode_labels(proba, order="network", consistency=False)
 
     def predict_instances(self, X):
         """The two whole chromosomes, (n, 2, H, W) bool: A = {1, 3}, B = {2, 3}."""

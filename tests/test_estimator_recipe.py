@@ -163,6 +163,14 @@ def test_swap_invariant_training_with_area_decoding(data):
     # Decoding moves only 1 <-> 2: background and overlap are the network's.
     np.testing.assert_array_equal(labels == 3, argmax == 3)
     np.testing.assert_array_equal(labels == 0, argmax == 0)
+    # the labels of predict from predict_proba's probabilities, however their A and B are named
+    renamed = proba[:, [0, 2, 1, 3]]
+    assert not np.array_equal(renamed.argmax(axis=1), labels)
+    np.testing.assert_array_equal(seg.labels_from_proba(proba), labels)
+    np.testing.assert_array_equal(seg.labels_from_proba(renamed), labels)
+    seg.set_params(ab_decoding="network")
+    np.testing.assert_array_equal(seg.labels_from_proba(renamed), renamed.argmax(axis=1))
+    np.testing.assert_array_equal(seg.labels_from_proba(seg.predict_proba(X)), seg.predict(X))
 
 
 def test_auto_precision_takes_bf16_only_where_it_is_native(data, monkeypatch):

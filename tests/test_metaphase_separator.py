@@ -251,6 +251,43 @@ def test_of_the_views_that_pass_the_surest_is_kept(monkeypatch):
     assert first.masks.sum() < truthful.masks.sum()
 
 
+class DecodingSegmenter(TruthSegmenter):
+    """Stand-in whose ``predict_proba`` is one-hot on the true labels and whose
+    ``labels_from_proba`` decodes them, as ``ChromosomeSegmenter``'s do; counts ``predict``."""
+
+    predict_calls = 0
+
+    def predict(self, X):
+        DecodingSegmenter.predict_calls += 1
+        return super().predict(X)
+
+    def predict_proba(self, X):
+        labels = np.stack([self._view_labels(x) for x in X])
+        return np.moveaxis(np.eye(4, dtype=np.float32)[labels], -1, 1)
+
+    def labels_from_proba(self, proba):
+        return proba.argmax(axis=1).astype(np.uint8)
+
+
+def test_a_segmenter_that_decodes_its_probabilities_runs_once_per_view(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    truthful = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
+                                  min_crossing_pixels=None).separate(data.image)
+    result = MetaphaseSeparator(DecodingSegmenter(data.masks, monkeypatch),
+                                min_crossing_pixels=None).separate(data.image)
+    assert DecodingSegmenter.predict_calls == 0
+    assert (result.source == "cluster").sum() == 2
+    assert np.array_equal(result.masks, truthful.masks)
+
+    class WrongLabels(DecodingSegmenter):
+        def labels_from_proba(self, proba):
+            return proba.argmax(axis=1)[:, :-1]
+
+    with pytest.raises(ValueError, match="segmenter.labels_from_proba must return labels 0..3"):
+        MetaphaseSeparator(WrongLabels(data.masks, monkeypatch),
+                           min_crossing_pixels=None).separate(data.image)
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,

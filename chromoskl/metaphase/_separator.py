@@ -326,11 +326,15 @@ class MetaphaseSeparator(BaseEstimator):
     def _predict(self, crops) -> np.ndarray:
         """The segmenter's labels of ``(n, H, W)`` crops, checked."""
         with _grey_warning_ignored():
-            labels = np.asarray(self.segmenter.predict(crops))
-        if labels.shape != crops.shape or labels.min() < 0 or labels.max() >= N_CLASSES:
+            return self._checked_labels(self.segmenter.predict(crops), crops.shape)
+
+    @staticmethod
+    def _checked_labels(labels, shape, method="predict") -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.shape != shape or labels.min() < 0 or labels.max() >= N_CLASSES:
             raise ValueError(
-                f"segmenter.predict must return labels 0..3 of the input's shape "
-                f"{crops.shape}, got shape {labels.shape} with values "
+                f"segmenter.{method} must return labels 0..3 of the input's shape "
+                f"{shape}, got shape {labels.shape} with values "
                 f"{labels.min()}..{labels.max()}."
             )
         return labels
@@ -398,14 +402,21 @@ class MetaphaseSeparator(BaseEstimator):
     def _view_labels(self, views) -> list:
         """``(labels, confidence)`` for each view of a crop: the segmenter's labels, and the
         mean of its highest class probability over the pixels it calls chromosome (0.0 for a
-        segmenter without ``predict_proba``). The views of one shape go in one batch."""
+        segmenter without ``predict_proba``). The views of one shape go in one batch; a
+        segmenter with ``labels_from_proba`` (``ChromosomeSegmenter``) runs once for both."""
         results = [None] * len(views)
         has_proba = callable(getattr(self.segmenter, "predict_proba", None))
+        decodes = has_proba and callable(getattr(self.segmenter, "labels_from_proba", None))
         for indices in _indices_by_shape(views):
             batch = np.stack([views[k] for k in indices])
-            labels = self._predict(batch)
             if has_proba:
-                surest = self._predict_proba(batch).max(axis=1)
+                proba = self._predict_proba(batch)
+                surest = proba.max(axis=1)
+            if decodes:
+                labels = self._checked_labels(self.segmenter.labels_from_proba(proba),
+                                              batch.shape, "labels_from_proba")
+            else:
+                labels = self._predict(batch)
             for j, k in enumerate(indices):
                 chromosome = labels[j] > 0
                 confidence = (float(surest[j][chromosome].mean())
