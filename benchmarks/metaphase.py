@@ -266,6 +266,8 @@ def main(argv=None) -> None:
                         help="MetaphaseSeparator(split_views=...) for --dapi and --synthetic: "
                         "1 shows each cluster to the segmenter as it is (default: the "
                         "separator's)")
+    parser.add_argument("--split-max-arms", type=int,
+                        help="MetaphaseSeparator's split_max_arms (default: the separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -283,6 +285,8 @@ def main(argv=None) -> None:
         separator_params["arm_width_ratio"] = args.arm_width_ratio
     if args.split_views is not None:
         separator_params["split_views"] = args.split_views
+    if args.split_max_arms is not None:
+        separator_params["split_max_arms"] = args.split_max_arms
     if hasattr(args, "min_crossing_pixels"):
         separator_params["min_crossing_pixels"] = args.min_crossing_pixels
     if args.dapi:

@@ -17,6 +17,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from ._box_norm import statistics_loaded
 from ._content_crops import content_boxes, proba_by_content
+from ._crossing_arms import _check_proba
 from ._geometry import centre_crop, centre_offsets
 from ._intensity import warn_if_unlike
 from ._persistence import uncompiled
@@ -135,9 +136,7 @@ class PaddedInference:
 
         ``labels_from_proba(predict_proba(X))`` is ``predict(X)`` without a second pass of
         the network: the argmax, or with ``ab_decoding="area"`` the arms of each crossing
-        linked and A the smaller (:func:`chromoskl.decoding.decode_labels`), which does not
-        depend on how ``predict_proba`` named the two channels. (Where A and B then have
-        exactly as many pixels, the names may be exchanged from ``predict``'s.)
+        linked and A the smaller (:func:`chromoskl.decoding.decode_labels`).
 
         Parameters
         ----------
@@ -145,6 +144,10 @@ class PaddedInference:
             Class probabilities, as :meth:`predict_proba` returns them.
         """
         if self.ab_decoding == "area":
+            # Channels named as predict_proba names them first (A the smaller by argmax):
+            # linking the arms of a crossing can depend on which channel is A where two
+            # arms tie, so the network's naming and predict_proba's could decode apart.
+            proba = swap_channels_by_area(_check_proba(proba))
             return decode_labels(proba, order="area", consistency=True)
         return decode_labels(proba, order="network", consistency=False)
 

@@ -164,7 +164,7 @@ def test_swap_invariant_training_with_area_decoding(data):
     np.testing.assert_array_equal(labels == 3, argmax == 3)
     np.testing.assert_array_equal(labels == 0, argmax == 0)
     # the labels of predict from predict_proba's probabilities, however their A and B are named
-    renamed = proba[:, [0, 2, 1, 3]]
+    renamed = np.ascontiguousarray(proba[:, [0, 2, 1, 3]])
     assert not np.array_equal(renamed.argmax(axis=1), labels)
     np.testing.assert_array_equal(seg.labels_from_proba(proba), labels)
     np.testing.assert_array_equal(seg.labels_from_proba(renamed), labels)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from sklearn.base import clone
 
 import chromoskl.metaphase._separator as separator_module
@@ -288,6 +289,37 @@ def test_a_segmenter_that_decodes_its_probabilities_runs_once_per_view(monkeypat
                            min_crossing_pixels=None).separate(data.image)
 
 
+class StubSegmenter(TruthSegmenter):
+    """Stand-in whose overlap runs on along one arm of chromosome B for ``reach`` segmenter
+    pixels: chromosome A ({1, 3}) gets a stub there, a third arm, as real segmenters' wide
+    overlaps give it."""
+
+    reach = 8
+
+    def _labels(self, crop):
+        labels = super()._labels(crop)
+        overlap = labels == 3
+        if overlap.any():
+            near = (labels == 2) & (ndimage.distance_transform_edt(~overlap) <= self.reach)
+            parts, n = ndimage.label(near)
+            if n:
+                labels[parts == np.bincount(parts.ravel())[1:].argmax() + 1] = 3
+        return labels
+
+
+def test_a_chromosome_split_from_a_cluster_may_keep_a_stub(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    params = {"min_crossing_pixels": None, "split_views": 1}
+    strict = MetaphaseSeparator(StubSegmenter(data.masks, monkeypatch), split_max_arms=2,
+                                **params).separate(data.image)
+    assert sorted(strict.source) == ["cluster"] + ["single"] * 6 + ["unresolved"]
+    result = MetaphaseSeparator(StubSegmenter(data.masks, monkeypatch),
+                                **params).separate(data.image)
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 6
+    scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
@@ -327,6 +359,8 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(split_views=9).fit()
     with pytest.raises(ValueError, match="split_views must be a positive integer"):
         MetaphaseSeparator(split_views=0).fit()
+    with pytest.raises(ValueError, match="split_max_arms must be a positive integer"):
+        MetaphaseSeparator(split_max_arms=2.5).fit()
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 
