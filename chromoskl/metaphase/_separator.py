@@ -130,7 +130,7 @@ class MetaphaseSeparator(BaseEstimator):
         stub on a chromosome or cuts an X into two L's, another's often does not. On
         generated metaphases (46 chromosomes, 2 / 5 / 10 crossings, seeds 0-11) 8 views
         separated 95.8 / 95.0 / 97.5 % of the crossed pairs, 1 view 95.8 / 91.7 / 89.2 %
-        (``benchmarks/RESULTS.md``, issue 10).
+        (with ``split_max_arms=2``; ``benchmarks/RESULTS.md``, issue 10).
     split_max_arms : int, default=3
         Most arms that a chromosome split out of a cluster may have. One more than
         ``max_arms`` by default: where the segmenter's overlap is wider than the chromosome
