@@ -443,10 +443,10 @@ class MetaphaseSeparator(BaseEstimator):
         if area < self.min_area or area > self.area_ratio * reference:
             return False
         parts = measure.label(mask, connectivity=2)
-        largest = np.bincount(parts.ravel())[1:].max()
-        if largest < _CONNECTED_SHARE * area:
+        sizes = np.bincount(parts.ravel())[1:]
+        if sizes.max() < _CONNECTED_SHARE * area:
             return False
-        main = parts == np.bincount(parts.ravel())[1:].argmax() + 1
+        main = parts == sizes.argmax() + 1
         (region,) = measure.regionprops(main.astype(np.uint8))
         return (region.solidity >= self.min_solidity
                 and count_arms(main, width_ratio=self.arm_width_ratio)
