@@ -11,6 +11,7 @@ from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressB
 from ._intensity import RecordIntensityRange
 from ._precision import PRECISIONS
 from .architectures import resolve_architecture
+from .averaging import WeightAveraging
 from .classes import N_CLASSES
 from .exceptions import UnknownNameError
 from .losses import resolve_criterion
@@ -24,6 +25,13 @@ __all__ = [
 LR_SCHEDULES = (None, "step", "plateau", "onecycle")
 AB_LOSSES = ("fixed", "swap_invariant")
 AB_DECODINGS = ("network", "area")
+
+
+def _averages_weights(net) -> bool:
+    """Whether the net's own callbacks hold a :class:`~chromoskl.averaging.WeightAveraging`."""
+    callbacks = [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
+    return any(isinstance(cb, WeightAveraging)
+               or (isinstance(cb, type) and issubclass(cb, WeightAveraging)) for cb in callbacks)
 
 
 def check_segmenter_params(net) -> None:
@@ -58,6 +66,12 @@ def check_segmenter_params(net) -> None:
                 "patience (early stopping) needs a validation split: keep train_split or "
                 "set patience=None."
             )
+    if _averages_weights(net) and (net.patience or (net.max_minutes and net.train_split)):
+        problems.append(
+            "a WeightAveraging callback puts the averaged weights into the network at the end, "
+            "where patience or max_minutes with a validation split put back the best epoch's: "
+            "pass train_split=None (or drop patience) to keep the average."
+        )
     if net.lr_schedule == "plateau" and not net.train_split:
         problems.append("lr_schedule='plateau' watches the validation loss: keep train_split.")
     if net.augment is not None and not hasattr(net.augment, "augment_batch"):
