@@ -118,6 +118,10 @@ RECIPES = {
     # the 2-hour run memorised its training placements as the rate annealed: an exponential
     # moving average of the weights (``ema`` is the decay; the curve scores both weights)
     "bf16_cl_all_crop0_edge4_ema": {**BOXES_EDGE, "ema": 0.9995},
+    # ... and a rate that anneals to lr / 10 instead of almost 0, so that the last weights
+    # stay noisy (less memorising) and the average does the annealing (as in Izmailov 2018)
+    "bf16_cl_all_crop0_edge4_ema_floor": {**BOXES_EDGE, "ema": 0.9995,
+                                          "callbacks__lr_schedule__final_div_factor": 0.4},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
