@@ -81,3 +81,17 @@ def test_refused_beside_keeping_the_best_epoch():
     seg.set_params(train_split=ValidationSplit(0.25, random_state=0))
     with pytest.raises(ValueError, match="WeightAveraging callback puts the averaged weights"):
         seg.fit(X, y)
+
+
+def test_box_statistics_are_those_of_the_averaged_weights():
+    seg, _, X = fitted_with_average(0.9, content_margin=0)
+    again = seg._statistics_per_box_size(X)  # from the weights now in the network
+    assert set(again) == set(seg.box_norm_stats_) and again
+    for size, stats in again.items():
+        for name, value in stats.items():
+            torch.testing.assert_close(seg.box_norm_stats_[size][name], value)
+    # the last own weights would have other statistics
+    seg.module_.load_state_dict(dict(seg.callbacks_)["ema"].last_weights_)
+    other = seg._statistics_per_box_size(X)
+    size, stats = next(iter(other.items()))
+    assert any(not torch.allclose(seg.box_norm_stats_[size][n], v) for n, v in stats.items())
