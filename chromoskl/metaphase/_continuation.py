@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage import measure
-from skimage.morphology import medial_axis
+from skimage.morphology import skeletonize
 
 __all__ = ["bend_at_overlap"]
 
@@ -15,15 +16,17 @@ def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
     Two chromosomes that cross form an X: each runs on through the crossing in about the
     direction it came from (the Gestalt law of good continuation). A split that cuts the X
     into two L's gives pieces that turn there instead. The piece is looked at in a ring
-    around the overlap's centroid, just outside the overlap (from its farthest pixel, one
-    chromosome width wide: twice the largest distance from the piece's pixels to its
-    outline, :func:`scipy.ndimage.distance_transform_edt`). Each arm of the piece crosses
-    the ring once; its direction is from the centroid to the centroid of its pixels in the
-    ring (:func:`skimage.measure.regionprops`). Near the crossing, not along whole arms: a
-    chromosome may curve further out, and the two arms of a cut may join beyond the overlap
-    where the segmenter's overlap is smaller than the crossing. The bend is the angle by
-    which the second arm departs from the straight continuation of the first: 0 for a
-    straight rod, 90 for a right-angled L, 180 for a piece that doubles back.
+    around the overlap's centroid that starts half a chromosome width beyond the overlap's
+    farthest pixel (where the arms of an L touch) and is one width wide; the width is twice
+    the median distance from the piece's skeleton to its outline
+    (:func:`skimage.morphology.skeletonize`, :func:`scipy.ndimage.distance_transform_edt`).
+    Each arm of the piece crosses the ring once; its direction is from the centroid to the
+    centroid of its pixels in the ring (:func:`skimage.measure.regionprops`). Near the
+    crossing, not along whole arms: a chromosome may curve further out, and the two arms of
+    a cut may join beyond the overlap where the segmenter's overlap is smaller than the
+    crossing. The bend is the angle by which the second arm departs from the straight
+    continuation of the first: 0 for a straight rod, 90 for a right-angled L, 180 for a
+    piece that doubles back.
 
     Parameters
     ----------
@@ -48,8 +51,8 @@ def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
     centre = np.argwhere(overlap).mean(axis=0)
     rows, cols = np.indices(piece.shape)
     distance = np.hypot(rows - centre[0], cols - centre[1])
-    axis, to_outline = medial_axis(piece, return_distance=True)
-    width = 2.0 * float(np.median(to_outline[axis]))
+    skeleton = skeletonize(piece)
+    width = 2.0 * float(np.median(ndi.distance_transform_edt(piece)[skeleton]))
     # the arms of an L touch at the overlap's corners: start half a width beyond them
     inner = distance[overlap].max() + width / 2
     ring = piece & (distance > inner) & (distance <= inner + width)
