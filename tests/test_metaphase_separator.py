@@ -320,6 +320,59 @@ def test_a_chromosome_split_from_a_cluster_may_keep_a_stub(monkeypatch):
     assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
 
 
+class LCutSegmenter(TruthSegmenter):
+    """Stand-in that cuts the crossing into two L's (one arm of A with one arm of B, each
+    with the overlap) in the views of ``l_views``, and splits it truly in the others; its
+    ``predict_proba`` is ``sure[0]`` in the L views and ``sure[1]`` in the others."""
+
+    def __init__(self, masks, monkeypatch, l_views, sure):
+        super().__init__(masks, monkeypatch)
+        self.l_views, self.sure = l_views, sure
+
+    def _view_labels(self, view):
+        k, crop = self._view_of(view)
+        labels = self._labels(crop)
+        if k in self.l_views:
+            overlap = labels == 3
+            arms = [_two_largest(labels == c) for c in (1, 2)]
+            labels = np.zeros_like(labels)
+            labels[arms[0][0] | arms[1][0] | overlap] |= 1
+            labels[arms[0][1] | arms[1][1] | overlap] |= 2
+        return dihedral(torch.from_numpy(labels), k).numpy()
+
+    def predict_proba(self, X):
+        sure = [self.sure[self._view_of(x)[0] not in self.l_views] for x in X]
+        return np.stack([np.full((4, *x.shape), p, np.float32) for x, p in zip(X, sure)])
+
+
+def _two_largest(mask):
+    """The two largest connected parts of ``mask``."""
+    parts, _ = ndimage.label(mask)
+    largest = np.argsort(np.bincount(parts.ravel())[1:])[::-1][:2] + 1
+    return [parts == k for k in largest]
+
+
+def test_a_split_that_runs_straight_through_the_crossing_beats_two_ls(monkeypatch):
+    data = make_metaphase(8, n_overlaps=1, **SMALL)
+    truthful = MetaphaseSeparator(TruthSegmenter(data.masks, monkeypatch),
+                                  min_crossing_pixels=None).separate(data.image)
+
+    def separated(sure, **params):
+        stand_in = LCutSegmenter(data.masks, monkeypatch, l_views={0, 2, 5, 7}, sure=sure)
+        result = MetaphaseSeparator(stand_in, min_crossing_pixels=None,
+                                    **params).separate(data.image)
+        assert (result.source == "cluster").sum() == 2  # L's pass as chromosomes too
+        scores = instance_scores(data.masks, result.masks, crossed=data.crossed)
+        return scores["crossed_pairs_separated"], np.array_equal(result.masks, truthful.masks)
+
+    # confidence alone: the L's, which the segmenter is surer of (0.9 against 0.85)
+    assert separated((0.9, 0.85), split_max_bend=None) == (0.0, False)
+    # their bend beyond 60 degrees costs them more than the 0.05
+    assert separated((0.9, 0.85)) == (1.0, True)
+    # a bend is not refused: the L's of a segmenter far surer of them still win
+    assert separated((0.99, 0.6)) == (0.0, False)
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
@@ -361,6 +414,10 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(split_views=0).fit()
     with pytest.raises(ValueError, match="split_max_arms must be a positive integer"):
         MetaphaseSeparator(split_max_arms=2.5).fit()
+    for bend in (-1, 181, "60", True):
+        with pytest.raises(ValueError, match="split_max_bend must be None or a number of "
+                                             "degrees from 0 to 180"):
+            MetaphaseSeparator(split_max_bend=bend).fit()
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from skimage.draw import rectangle
+from skimage.draw import polygon, rectangle
 
 from chromoskl.metaphase import (
+    bend_at_overlap,
     classify_components,
     count_arms,
     crop_cluster,
@@ -29,6 +30,17 @@ def _rod(shape, start, end):
     mask = np.zeros(shape, bool)
     rows, cols = rectangle(start, end=end, shape=shape)
     mask[rows, cols] = True
+    return mask
+
+
+def _bar(shape, centre, degrees, length, width):
+    """A rod turned by ``degrees`` from the column axis (skimage.draw.polygon)."""
+    along = np.array([np.sin(np.radians(degrees)), np.cos(np.radians(degrees))])
+    across = np.array([along[1], -along[0]])
+    corners = np.array([np.asarray(centre) + s * length / 2 * along + t * width / 2 * across
+                        for s, t in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+    mask = np.zeros(shape, bool)
+    mask[polygon(corners[:, 0], corners[:, 1], shape)] = True
     return mask
 
 
@@ -122,6 +134,29 @@ def test_short_arms_of_a_crossing_count_from_a_fraction_of_the_width():
     assert count_arms(plus, min_length=5) == 4  # an explicit length wins over the ratio
     rod = _rod((100, 100), (20, 10), (29, 79))
     assert count_arms(rod, width_ratio=0.45) == 2  # a rod's end spurs stay below half a width
+
+
+def test_bend_at_overlap_tells_two_straight_rods_from_two_ls():
+    shape = (100, 100)
+    rows, cols = np.indices(shape) - 50
+    for degrees in (90, 60, 30):
+        across, tilted = _bar(shape, (50, 50), 0, 80, 10), _bar(shape, (50, 50), degrees, 80, 10)
+        overlap = across & tilted
+        # split truly, each chromosome runs straight on through the crossing
+        assert bend_at_overlap(across, overlap) < 1 and bend_at_overlap(tilted, overlap) < 1
+        # cut into two L's (one half of each rod), each turns by the angle of the crossing
+        # or by its supplement, as the halves are paired
+        left = cols < 0
+        up = rows * np.sin(np.radians(degrees)) + cols * np.cos(np.radians(degrees)) < 0
+        for half in (up, ~up):
+            turn = degrees if half is up else 180 - degrees
+            for piece in ((across & left) | (tilted & ~half), (across & ~left) | (tilted & half)):
+                assert bend_at_overlap(piece | overlap, overlap) == pytest.approx(turn, abs=1)
+    # a piece that ends at the overlap, or no overlap: nothing to continue
+    plus = _rod(shape, (45, 10), (54, 89)), _rod(shape, (10, 45), (89, 54))
+    overlap = plus[0] & plus[1]
+    assert bend_at_overlap(plus[0] & (cols < 5), overlap) == 0.0
+    assert bend_at_overlap(plus[0], np.zeros(shape, bool)) == 0.0
 
 
 def test_a_crossing_needs_overlap_and_both_chromosomes_alone():

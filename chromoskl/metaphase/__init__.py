@@ -12,6 +12,8 @@ chromosome; each step is a function here that can be used and tested on its own:
 - :func:`classify_components`: single chromosomes, clusters, and what is too large to split
   (:func:`count_arms`: 2 for a rod, 4 for an X); :func:`segmenter_sees_crossing`: the
   segmenter's second look at what the shape rule calls single;
+- :func:`bend_at_overlap`: how sharply a chromosome split out of a cluster turns where it
+  crosses the other (an X cut into two L's turns, two crossing chromosomes run on);
 - :func:`crop_cluster`: a cluster cut out on a black background, padded to the input shape;
 - :func:`paste_instances`: the segmenter's two chromosomes back at full resolution;
 - :func:`medial_axis_length`: the length of a chromosome along its medial axis;
@@ -22,6 +24,7 @@ from ._arms import count_arms
 from ._background import subtract_background
 from ._clusters import classify_components, segmenter_sees_crossing
 from ._components import THRESHOLDS, foreground_mask, label_components
+from ._continuation import bend_at_overlap
 from ._crops import Placement, crop_cluster
 from ._measure import mask_box, medial_axis_length
 from ._paste import paste_instances
@@ -40,6 +43,7 @@ __all__ = [
     "classify_components",
     "segmenter_sees_crossing",
     "count_arms",
+    "bend_at_overlap",
     "crop_cluster",
     "Placement",
     "paste_instances",

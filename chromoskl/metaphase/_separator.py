@@ -20,6 +20,7 @@ from ._background import subtract_background
 from ._checks import check_metaphase_image
 from ._clusters import CLUSTER, SINGLE, UNRESOLVED, classify_components, segmenter_sees_crossing
 from ._components import foreground_mask, label_components
+from ._continuation import bend_at_overlap
 from ._crops import crop_cluster
 from ._measure import mask_box, medial_axis_length
 from ._paste import paste_instances
@@ -139,6 +140,19 @@ class MetaphaseSeparator(BaseEstimator):
         generated metaphases above, 3 against 2: 95.8 / 96.7 / 98.3 % of the crossed pairs
         separated against 95.8 / 95.0 / 97.5 %, count error +0.33 / +0.08 / +0.08 against
         +0.25 / +0.17 / +0.08.
+    split_max_bend : float or None, default=60
+        Degrees by which a chromosome split out of a cluster may turn where it crosses the
+        other before its view loses to straighter ones (good continuation,
+        :func:`bend_at_overlap`). Among the views whose pieces all pass, each is scored by
+        the segmenter's confidence less ``(bend - split_max_bend) / 180`` for its most bent
+        piece above the limit: two chromosomes that cross run on through the crossing, and
+        an X cut into two L's turns by the angle of the crossing. Real chromosomes bend, so
+        a bend is not refused: a view the segmenter is far surer of still wins. None: the
+        confidence alone. On the generated metaphases above, 60 against None: 100 / 98.3 /
+        99.2 % of the crossed pairs separated against 95.8 / 96.7 / 98.3 %, crossed IoU
+        0.965 / 0.952 / 0.946 against 0.945 / 0.944 / 0.943 (an X cut into two L's that
+        turn by 83-84 degrees, where 99 % of the views that split a pair truly turn by at
+        most 42).
     min_crossing_pixels : int or None, default=16
         The components that the shape rule calls single are segmented too (one batch per
         crop shape); one where the segmenter labels at least this many pixels (its own) as
@@ -186,6 +200,7 @@ class MetaphaseSeparator(BaseEstimator):
         min_crossing_pixels=16,
         split_views=8,
         split_max_arms=3,
+        split_max_bend=60,
     ):
         self.segmenter = segmenter
         self.background_radius = background_radius
@@ -204,6 +219,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.min_crossing_pixels = min_crossing_pixels
         self.split_views = split_views
         self.split_max_arms = split_max_arms
+        self.split_max_bend = split_max_bend
 
     def __sklearn_is_fitted__(self) -> bool:
         return True  # stateless: the segmenter comes fitted
@@ -232,6 +248,11 @@ class MetaphaseSeparator(BaseEstimator):
         positive("max_arms", self.max_arms, integer=True)
         positive("split_max_arms", self.split_max_arms, integer=True)
         positive("arm_width_ratio", self.arm_width_ratio)
+        if self.split_max_bend is not None and (
+                isinstance(self.split_max_bend, bool) or not isinstance(self.split_max_bend, Real)
+                or not 0 <= self.split_max_bend <= 180):
+            errors.append(f"split_max_bend must be None or a number of degrees from 0 to 180, "
+                          f"got {self.split_max_bend!r}")
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
         if self.min_crossing_pixels is not None:
@@ -393,23 +414,48 @@ class MetaphaseSeparator(BaseEstimator):
     def _best_view_split(self, crop, placement, component, reference) -> list:
         """The segmenter's chromosomes of one cluster's crop that pass as single chromosomes,
         from the best of ``split_views`` views: of those whose two pieces both pass, the one
-        the segmenter is surest of; failing that, the one whose pieces pass best."""
+        the segmenter is surest of, less its pieces' bends beyond ``split_max_bend``;
+        failing that, the one whose pieces pass best."""
         # resampling leaves slivers up to one segmenter pixel wide between the masks
         reach = 1.0 / self.pixel_scale
         views = [dihedral(torch.from_numpy(crop), k).numpy() for k in range(int(self.split_views))]
-        best, best_kept = None, []
+        whole, partial = [], []  # (confidence, masks) of the views whose pieces all pass; kept
         for k, (labels, confidence) in enumerate(self._view_labels(views)):
             labels = undo_dihedral(torch.from_numpy(labels), k).numpy()
             instances = np.stack([np.isin(labels, c) for c in CHROMOSOME_LABELS])
             masks = paste_instances(instances, placement, component, max_distance=reach)
             kept = [m for m in masks
                     if self._is_chromosome(m, reference, max_arms=self.split_max_arms)]
-            covered = int(np.count_nonzero(np.any(kept, axis=0))) if kept else 0
-            # every piece passes: the surest view wins; else the most pieces, then pixels
-            score = (len(kept), confidence if len(kept) == len(masks) else covered)
-            if best is None or score > best:  # on a tie, the earlier view
-                best, best_kept = score, kept
-        return best_kept
+            if len(kept) == len(masks):
+                whole.append((confidence, kept))
+            else:
+                partial.append(kept)
+        if not whole:
+            # the most pieces, then the most pixels; on a tie, the earlier view
+            return max(partial, key=lambda kept: (
+                len(kept), int(np.count_nonzero(np.any(kept, axis=0))) if kept else 0))
+        return self._straightest_surest(whole)
+
+    def _straightest_surest(self, whole) -> list:
+        """Of ``(confidence, masks)`` splits, the masks of the best confidence less bend
+        penalty (:meth:`_bend_penalty`); on a tie, the surer, then the earlier."""
+        best, best_masks = None, None
+        for confidence, masks in sorted(whole, key=lambda split: -split[0]):
+            if best is not None and confidence <= best:
+                break  # a penalty only lowers a score: the less sure cannot win
+            score = confidence - self._bend_penalty(masks)
+            if best is None or score > best:
+                best, best_masks = score, masks
+        return best_masks
+
+    def _bend_penalty(self, masks) -> float:
+        """The confidence a split of a cluster loses for its most bent piece: the degrees it
+        turns at the overlap beyond ``split_max_bend``, over 180 (0 within the limit)."""
+        if self.split_max_bend is None:
+            return 0.0
+        overlap = np.count_nonzero(masks, axis=0) >= 2
+        bend = max(bend_at_overlap(m, overlap) for m in masks)
+        return max(0.0, bend - self.split_max_bend) / 180.0
 
     def _view_labels(self, views) -> list:
         """``(labels, confidence)`` for each view of a crop: the segmenter's labels, and the
