@@ -276,6 +276,10 @@ def main(argv=None) -> None:
                         help="MetaphaseSeparator's split_max_bend, degrees; 'none' chooses "
                         "among a cluster's views by the segmenter's confidence alone "
                         "(default: the separator's)")
+    parser.add_argument("--max-turn", type=lambda v: None if v == "none" else float(v),
+                        default=argparse.SUPPRESS,
+                        help="MetaphaseSeparator's max_turn, degrees; 'none' does not look at "
+                        "the turns of a component's skeleton (default: the separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -297,6 +301,8 @@ def main(argv=None) -> None:
         separator_params["split_max_arms"] = args.split_max_arms
     if hasattr(args, "split_max_bend"):
         separator_params["split_max_bend"] = args.split_max_bend
+    if hasattr(args, "max_turn"):
+        separator_params["max_turn"] = args.max_turn
     if hasattr(args, "min_crossing_pixels"):
         separator_params["min_crossing_pixels"] = args.min_crossing_pixels
     if args.dapi:
