@@ -373,7 +373,7 @@ def test_a_split_that_runs_straight_through_the_crossing_beats_two_ls(monkeypatc
     assert separated((0.99, 0.6)) == (0.0, False)
 
 
-def test_two_chromosomes_meeting_at_a_corner_are_split_with_max_turn(monkeypatch):
+def test_two_chromosomes_meeting_at_a_corner_are_split(monkeypatch):
     from tests.test_metaphase_steps import _rod, _vee
 
     shape = (160, 200)
@@ -381,10 +381,9 @@ def test_two_chromosomes_meeting_at_a_corner_are_split_with_max_turn(monkeypatch
     masks = np.array(rods + list(_vee(shape, 120, start=(130, 20))))  # end to end, turned
     image = 600.0 * masks.sum(axis=0)  # grey summed where the ends overlap
     params = {"background_radius": None, "min_crossing_pixels": None}
-    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch),
+    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_turn=None,
                                      **params).separate(image).source) == ["single"] * 5
-    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_turn=60,
-                                **params).separate(image)
+    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
     assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
     scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
     assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0

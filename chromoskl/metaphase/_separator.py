@@ -68,7 +68,8 @@ class MetaphaseSeparator(BaseEstimator):
        down-sampling by 2);
     3. a foreground threshold and connected components (:func:`foreground_mask`,
        :func:`label_components`);
-    4. single chromosomes told from clusters by their shape (:func:`classify_components`),
+    4. single chromosomes told from clusters by their shape (:func:`classify_components`:
+       arms, solidity, area, and a corner where two meet end to end, :func:`sharpest_turn`),
        then the components that look single shown to the segmenter, and those where it
        finds two chromosomes crossing taken for clusters (:func:`segmenter_sees_crossing`);
     5. a crop of each cluster, on a black background, padded to the segmenter's input
@@ -112,11 +113,16 @@ class MetaphaseSeparator(BaseEstimator):
         width (:func:`~chromoskl.metaphase.count_arms`).
     area_ratio : float, default=2.2
         Components larger than this times the median component are clusters.
-    max_turn : float or None, default=None
+    max_turn : float or None, default=60
         Components whose skeleton turns by more than this many degrees within one width
         (:func:`sharpest_turn`) are clusters: two chromosomes touching end to end at an
         angle meet at a corner, and pass the tests of arms, solidity and area. None does not
-        look at turns.
+        look at turns. On the generated metaphases below (seeds 0-11), the single
+        chromosomes that pass the other tests turn by at most 42.6 degrees, those of
+        ``DAPI.tif`` by at most 33.1 (35 of its 44 too short to measure); 60 against None:
+        100 / 100 / 100 % of the crossed pairs separated at 2 / 5 / 10 crossings against 100
+        / 98.3 / 99.2 % (seed 11's pair, which meets at a corner of 82 degrees, found), the
+        same counts on ``DAPI.tif``.
     max_area_ratio : float, default=8.0
         Components larger than this times the median are not split ("unresolved").
     input_shape : tuple of int, default=(94, 93)
@@ -198,7 +204,7 @@ class MetaphaseSeparator(BaseEstimator):
         max_arms=2,
         arm_width_ratio=0.7,
         area_ratio=2.2,
-        max_turn=None,
+        max_turn=60,
         max_area_ratio=8.0,
         input_shape=(94, 93),
         margin=4,
