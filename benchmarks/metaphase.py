@@ -48,7 +48,9 @@ flips and quarter turns, the surest passing split kept), over seeds 0-11: 95.8 /
 of the crossed pairs separated (one view: 95.8 / 91.7 / 89.2 %), every pair on seeds 0-5; with
 ``split_max_arms=3`` as well (a split chromosome may keep a stub), 95.8 / 96.7 / 98.3 %;
 with ``split_max_bend=60`` as well (a split that runs straight through the crossing preferred
-to two L's), 100 / 98.3 / 99.2 % (``--split-max-bend none`` for the run without it).
+to two L's), 100 / 98.3 / 99.2 % (``--split-max-bend none`` for the run without it); with
+``max_turn=60`` as well (a component whose skeleton turns at a corner is a cluster), 100 / 100
+/ 100 % (``--max-turn none`` for the run without it).
 """
 
 from __future__ import annotations
