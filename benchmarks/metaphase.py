@@ -48,7 +48,9 @@ flips and quarter turns, the surest passing split kept), over seeds 0-11: 95.8 /
 of the crossed pairs separated (one view: 95.8 / 91.7 / 89.2 %), every pair on seeds 0-5; with
 ``split_max_arms=3`` as well (a split chromosome may keep a stub), 95.8 / 96.7 / 98.3 %;
 with ``split_max_bend=60`` as well (a split that runs straight through the crossing preferred
-to two L's), 100 / 98.3 / 99.2 % (``--split-max-bend none`` for the run without it).
+to two L's), 100 / 98.3 / 99.2 % (``--split-max-bend none`` for the run without it); with
+``max_turn=60`` as well (a component whose skeleton turns at a corner is a cluster), 100 / 100
+/ 100 % (``--max-turn none`` for the run without it).
 """
 
 from __future__ import annotations
@@ -276,6 +278,10 @@ def main(argv=None) -> None:
                         help="MetaphaseSeparator's split_max_bend, degrees; 'none' chooses "
                         "among a cluster's views by the segmenter's confidence alone "
                         "(default: the separator's)")
+    parser.add_argument("--max-turn", type=lambda v: None if v == "none" else float(v),
+                        default=argparse.SUPPRESS,
+                        help="MetaphaseSeparator's max_turn, degrees; 'none' does not look at "
+                        "the turns of a component's skeleton (default: the separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -297,6 +303,8 @@ def main(argv=None) -> None:
         separator_params["split_max_arms"] = args.split_max_arms
     if hasattr(args, "split_max_bend"):
         separator_params["split_max_bend"] = args.split_max_bend
+    if hasattr(args, "max_turn"):
+        separator_params["max_turn"] = args.max_turn
     if hasattr(args, "min_crossing_pixels"):
         separator_params["min_crossing_pixels"] = args.min_crossing_pixels
     if args.dapi:

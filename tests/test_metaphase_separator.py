@@ -373,6 +373,22 @@ def test_a_split_that_runs_straight_through_the_crossing_beats_two_ls(monkeypatc
     assert separated((0.99, 0.6)) == (0.0, False)
 
 
+def test_two_chromosomes_meeting_at_a_corner_are_split(monkeypatch):
+    from tests.test_metaphase_steps import _rod, _vee
+
+    shape = (160, 200)
+    rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
+    masks = np.array(rods + list(_vee(shape, 120, start=(130, 20))))  # end to end, turned
+    image = 600.0 * masks.sum(axis=0)  # grey summed where the ends overlap
+    params = {"background_radius": None, "min_crossing_pixels": None}
+    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_turn=None,
+                                     **params).separate(image).source) == ["single"] * 5
+    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
+    scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
+    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,
@@ -414,10 +430,11 @@ def test_predict_clone_and_parameter_errors():
         MetaphaseSeparator(split_views=0).fit()
     with pytest.raises(ValueError, match="split_max_arms must be a positive integer"):
         MetaphaseSeparator(split_max_arms=2.5).fit()
-    for bend in (-1, 181, "60", True):
-        with pytest.raises(ValueError, match="split_max_bend must be None or a number of "
-                                             "degrees from 0 to 180"):
-            MetaphaseSeparator(split_max_bend=bend).fit()
+    for name in ("split_max_bend", "max_turn"):
+        for degrees in (-1, 181, "60", True):
+            with pytest.raises(ValueError, match=f"{name} must be None or a number of "
+                                                 "degrees from 0 to 180"):
+                MetaphaseSeparator(**{name: degrees}).fit()
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 

@@ -19,6 +19,7 @@ from chromoskl.metaphase import (
     medial_axis_length,
     paste_instances,
     segmenter_sees_crossing,
+    sharpest_turn,
     subtract_background,
     to_segmenter_pixels,
 )
@@ -86,6 +87,16 @@ def test_foreground_fills_holes_and_drops_debris():
         foreground_mask(image, "median")
 
 
+def _vee(shape, turn, length=60, width=12, start=(90, 20)):
+    """Two bars of ``length`` end to end, their ends overlapping by half a width, the second
+    turned by ``turn`` degrees from the direction of the first (which runs along a row)."""
+    first = _bar(shape, (start[0], start[1] + length / 2), 0, length, width)
+    corner = np.array([start[0], start[1] + length], dtype=float)
+    along = np.array([-np.sin(np.radians(turn)), np.cos(np.radians(turn))])
+    second = _bar(shape, corner + (length - width) / 2 * along, -turn, length, width)
+    return first, second
+
+
 def test_singles_clusters_and_unresolved():
     shape = (120, 160)
     rods = [_rod(shape, (5, 5 + 12 * k), (34, 11 + 12 * k)) for k in range(6)]  # 6 singles
@@ -108,6 +119,39 @@ def test_singles_clusters_and_unresolved():
     assert kinds[arc_labels[50, 80] - 1] == "single"
     with pytest.raises(ValueError, match="min_solidity"):
         classify_components(regions, min_solidity=0)
+
+
+def test_two_rods_meeting_at_a_corner_are_a_cluster_by_their_turn():
+    shape = (120, 160)
+    rods = [_rod(shape, (5, 100 + 14 * k), (64, 111 + 14 * k)) for k in range(4)]  # 60 x 12
+    vee = np.any(_vee(shape, 120), axis=0)  # each bar as large as a rod, turned by 120
+    labels, regions = label_components(np.any(rods, axis=0) | vee)
+    corner = labels[90, 50]
+    # two arms, solid enough (0.59), 1.8 times a rod's area: single by the other tests
+    assert regions[corner - 1].solidity > 0.5
+    assert classify_components(regions)[corner - 1] == "single"
+    kinds = classify_components(regions, max_turn=60)
+    assert kinds[corner - 1] == "cluster"
+    assert list(kinds).count("single") == 4  # straight rods do not turn
+    with pytest.raises(ValueError, match="max_turn must be None or degrees"):
+        classify_components(regions, max_turn=200)
+
+
+def test_sharpest_turn_of_rods_bent_rods_and_corners():
+    shape = (120, 160)
+    assert sharpest_turn(_rod(shape, (50, 10), (61, 149))) == 0.0  # 12 px wide, straight
+    assert sharpest_turn(_bar(shape, (60, 80), 45, 120, 12)) < 5  # diagonal
+    # a chord of one width back and ahead spans the corner: the turn reads a little less
+    # than the angle between the bars
+    measured = [sharpest_turn(np.any(_vee(shape, turn), axis=0)) for turn in (30, 60, 90, 120)]
+    assert measured == pytest.approx([24.4, 51.3, 85.9, 104.0], abs=0.1)
+    # a rod bent gently by about 80 degrees along its length (radius 100, 12 px wide)
+    rows, cols = np.mgrid[:120, :160]
+    arc = (np.abs(np.hypot(rows - 150, cols - 80) - 100) <= 6) & (rows < 64)
+    assert sharpest_turn(arc) == pytest.approx(15.2, abs=0.1)
+    # too short to hold two chords beyond its ends: nothing measured
+    assert sharpest_turn(_rod(shape, (50, 10), (61, 40))) == 0.0
+    assert sharpest_turn(np.zeros(shape, bool)) == 0.0
 
 
 def test_arms_of_a_rod_a_bent_rod_a_t_and_an_x():

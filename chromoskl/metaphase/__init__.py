@@ -14,6 +14,8 @@ chromosome; each step is a function here that can be used and tested on its own:
   segmenter's second look at what the shape rule calls single;
 - :func:`bend_at_overlap`: how sharply a chromosome split out of a cluster turns where it
   crosses the other (an X cut into two L's turns, two crossing chromosomes run on);
+  :func:`sharpest_turn`: the sharpest turn of a shape's skeleton (a corner where two
+  chromosomes touch end to end at an angle);
 - :func:`crop_cluster`: a cluster cut out on a black background, padded to the input shape;
 - :func:`paste_instances`: the segmenter's two chromosomes back at full resolution;
 - :func:`medial_axis_length`: the length of a chromosome along its medial axis;
@@ -24,7 +26,7 @@ from ._arms import count_arms
 from ._background import subtract_background
 from ._clusters import classify_components, segmenter_sees_crossing
 from ._components import THRESHOLDS, foreground_mask, label_components
-from ._continuation import bend_at_overlap
+from ._continuation import bend_at_overlap, sharpest_turn
 from ._crops import Placement, crop_cluster
 from ._measure import mask_box, medial_axis_length
 from ._paste import paste_instances
@@ -44,6 +46,7 @@ __all__ = [
     "segmenter_sees_crossing",
     "count_arms",
     "bend_at_overlap",
+    "sharpest_turn",
     "crop_cluster",
     "Placement",
     "paste_instances",

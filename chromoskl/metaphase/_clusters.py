@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arms import count_arms
+from ._continuation import sharpest_turn
 
 __all__ = ["classify_components", "segmenter_sees_crossing", "SINGLE", "CLUSTER", "UNRESOLVED"]
 
@@ -20,6 +21,7 @@ def classify_components(
     area_ratio: float = 2.2,
     max_area_ratio: float = 8.0,
     reference_area: float | None = None,
+    max_turn: float | None = None,
 ) -> np.ndarray:
     """Call each connected component a single chromosome, a cluster, or too large to split.
 
@@ -33,7 +35,11 @@ def classify_components(
     metaphase where most lie apart). Solidity alone does not do: a long chromosome bent by
     70 degrees is as hollow as an X (about 0.65). Beyond ``max_area_ratio`` times the
     reference, a component is *unresolved*: a nucleus, a clump, or a pile that a
-    two-chromosome segmenter cannot split.
+    two-chromosome segmenter cannot split. Two chromosomes that touch end to end at an angle
+    pass all three tests (two arms, solid enough, about the area of one long chromosome) but
+    meet at a corner, which a chromosome's gentle bends do not make: with ``max_turn``, a
+    component whose skeleton turns by more than that many degrees within one width
+    (:func:`sharpest_turn`) is a cluster too.
 
     No paper gives this rule (Hu et al. and ARMS Net start from crops of pairs); the
     thresholds are set on the generated metaphases and ``DAPI.tif`` (``benchmarks/metaphase.py``).
@@ -53,6 +59,10 @@ def classify_components(
     max_area_ratio : float, default=8.0
     reference_area : float or None, default=None
         Area of a typical single chromosome, in pixels; None takes the median component.
+    max_turn : float or None, default=None
+        Most degrees by which a single chromosome's skeleton turns over one width
+        (:func:`sharpest_turn`); None does not look at turns. Measured only on the components
+        that pass the other tests.
 
     Returns
     -------
@@ -65,6 +75,8 @@ def classify_components(
         raise ValueError(
             f"need 1 <= area_ratio <= max_area_ratio, got {area_ratio!r} and {max_area_ratio!r}."
         )
+    if max_turn is not None and not 0.0 <= max_turn <= 180.0:
+        raise ValueError(f"max_turn must be None or degrees from 0 to 180, got {max_turn!r}.")
     if not regions:
         return np.array([], dtype=object)
     areas = np.array([r.area for r in regions], dtype=np.float64)
@@ -73,6 +85,10 @@ def classify_components(
     kinds = np.full(len(regions), SINGLE, dtype=object)
     arms = np.array([count_arms(r.image, width_ratio=arm_width_ratio) for r in regions])
     clusters = (arms > max_arms) | (solidity < min_solidity) | (areas > area_ratio * reference)
+    if max_turn is not None:
+        rods = np.flatnonzero(~clusters)
+        turns = np.array([sharpest_turn(regions[k].image) for k in rods], dtype=np.float64)
+        clusters[rods[turns > max_turn]] = True
     kinds[clusters] = CLUSTER
     kinds[areas > max_area_ratio * reference] = UNRESOLVED
     return kinds

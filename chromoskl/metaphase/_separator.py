@@ -68,7 +68,8 @@ class MetaphaseSeparator(BaseEstimator):
        down-sampling by 2);
     3. a foreground threshold and connected components (:func:`foreground_mask`,
        :func:`label_components`);
-    4. single chromosomes told from clusters by their shape (:func:`classify_components`),
+    4. single chromosomes told from clusters by their shape (:func:`classify_components`:
+       arms, solidity, area, and a corner where two meet end to end, :func:`sharpest_turn`),
        then the components that look single shown to the segmenter, and those where it
        finds two chromosomes crossing taken for clusters (:func:`segmenter_sees_crossing`);
     5. a crop of each cluster, on a black background, padded to the segmenter's input
@@ -112,6 +113,16 @@ class MetaphaseSeparator(BaseEstimator):
         width (:func:`~chromoskl.metaphase.count_arms`).
     area_ratio : float, default=2.2
         Components larger than this times the median component are clusters.
+    max_turn : float or None, default=60
+        Components whose skeleton turns by more than this many degrees within one width
+        (:func:`sharpest_turn`) are clusters: two chromosomes touching end to end at an
+        angle meet at a corner, and pass the tests of arms, solidity and area. None does not
+        look at turns. On the generated metaphases below (seeds 0-11), the single
+        chromosomes that pass the other tests turn by at most 42.6 degrees, those of
+        ``DAPI.tif`` by at most 33.1 (35 of its 44 too short to measure); 60 against None:
+        100 / 100 / 100 % of the crossed pairs separated at 2 / 5 / 10 crossings against 100
+        / 98.3 / 99.2 % (seed 11's pair, which meets at a corner of 82 degrees, found), the
+        same counts on ``DAPI.tif``.
     max_area_ratio : float, default=8.0
         Components larger than this times the median are not split ("unresolved").
     input_shape : tuple of int, default=(94, 93)
@@ -193,6 +204,7 @@ class MetaphaseSeparator(BaseEstimator):
         max_arms=2,
         arm_width_ratio=0.7,
         area_ratio=2.2,
+        max_turn=60,
         max_area_ratio=8.0,
         input_shape=(94, 93),
         margin=4,
@@ -212,6 +224,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.max_arms = max_arms
         self.arm_width_ratio = arm_width_ratio
         self.area_ratio = area_ratio
+        self.max_turn = max_turn
         self.max_area_ratio = max_area_ratio
         self.input_shape = input_shape
         self.margin = margin
@@ -248,11 +261,12 @@ class MetaphaseSeparator(BaseEstimator):
         positive("max_arms", self.max_arms, integer=True)
         positive("split_max_arms", self.split_max_arms, integer=True)
         positive("arm_width_ratio", self.arm_width_ratio)
-        if self.split_max_bend is not None and (
-                isinstance(self.split_max_bend, bool) or not isinstance(self.split_max_bend, Real)
-                or not 0 <= self.split_max_bend <= 180):
-            errors.append(f"split_max_bend must be None or a number of degrees from 0 to 180, "
-                          f"got {self.split_max_bend!r}")
+        for name in ("split_max_bend", "max_turn"):
+            degrees = getattr(self, name)
+            if degrees is not None and (isinstance(degrees, bool) or not isinstance(degrees, Real)
+                                        or not 0 <= degrees <= 180):
+                errors.append(f"{name} must be None or a number of degrees from 0 to 180, "
+                              f"got {degrees!r}")
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
         if self.min_crossing_pixels is not None:
@@ -309,7 +323,7 @@ class MetaphaseSeparator(BaseEstimator):
         kinds = classify_components(
             regions, min_solidity=self.min_solidity, max_arms=self.max_arms,
             arm_width_ratio=self.arm_width_ratio, area_ratio=self.area_ratio,
-            max_area_ratio=self.max_area_ratio,
+            max_area_ratio=self.max_area_ratio, max_turn=self.max_turn,
         )
         factor = self._grey_factor(corrected, foreground)
         if self.segmenter is not None and self.min_crossing_pixels is not None:
