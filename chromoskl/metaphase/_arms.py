@@ -12,6 +12,14 @@ _NEIGHBOURS = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]])
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
+def skeleton_width(mask: np.ndarray, skeleton: np.ndarray) -> float:
+    """A shape's width: twice the median distance from its skeleton to its outline (0 for
+    an empty skeleton)."""
+    if not skeleton.any():
+        return 0.0
+    return 2.0 * float(np.median(ndi.distance_transform_edt(mask)[skeleton]))
+
+
 def _ends(skeleton: np.ndarray) -> np.ndarray:
     """Pixels of the skeleton with exactly one 8-neighbour in it."""
     neighbours = ndi.convolve(skeleton.astype(np.uint8), _NEIGHBOURS, mode="constant")
@@ -51,9 +59,7 @@ def count_arms(mask, min_length: float | None = None, *, width_ratio: float = 1.
     mask = np.asarray(mask, dtype=bool)
     skeleton = skeletonize(mask)
     if min_length is None:
-        distance = ndi.distance_transform_edt(mask)
-        width = 2.0 * float(np.median(distance[skeleton])) if skeleton.any() else 0.0
-        min_length = width_ratio * width
+        min_length = width_ratio * skeleton_width(mask, skeleton)
     steps = int(np.ceil(min_length))
     pruned = skeleton.copy()
     for _ in range(steps):

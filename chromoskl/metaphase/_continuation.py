@@ -4,21 +4,17 @@ bends gently along its length."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from skimage import measure
 from skimage.morphology import skeletonize
 
+from ._arms import skeleton_width
+
 __all__ = ["bend_at_overlap", "sharpest_turn"]
 
 # the 4 of a pixel's 8 neighbours that come after it in row-major order: each edge once
 _FORWARD = ((0, 1), (1, -1), (1, 0), (1, 1))
-
-
-def _width(mask: np.ndarray, skeleton: np.ndarray) -> float:
-    """Twice the median distance from the skeleton of ``mask`` to its outline."""
-    return 2.0 * float(np.median(ndi.distance_transform_edt(mask)[skeleton]))
 
 
 def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
@@ -62,7 +58,7 @@ def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
     centre = np.argwhere(overlap).mean(axis=0)
     rows, cols = np.indices(piece.shape)
     distance = np.hypot(rows - centre[0], cols - centre[1])
-    width = _width(piece, skeletonize(piece))
+    width = skeleton_width(piece, skeletonize(piece))
     # the arms of an L touch at the overlap's corners: start half a width beyond them
     inner = distance[overlap].max() + width / 2
     ring = piece & (distance > inner) & (distance <= inner + width)
@@ -117,7 +113,7 @@ def sharpest_turn(mask, *, width_ratio: float = 1.0) -> float:
     skeleton = skeletonize(mask)
     if not skeleton.any():
         return 0.0
-    width = _width(mask, skeleton)
+    width = skeleton_width(mask, skeleton)
     chord = width_ratio * width
     path = _longest_path(skeleton)
     along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
