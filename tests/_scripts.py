@@ -1,16 +1,18 @@
-"""Load a script of ``benchmarks/`` as a module, for the tests of its functions."""
+"""Import a script of ``examples/`` or ``benchmarks/`` (folders that are not packages)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_benchmark(name: str):
-    """The module of ``benchmarks/<name>.py`` (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+def load_script(relative: str):
+    """Import a script of examples/ or benchmarks/ by its path from the repository root."""
+    path = ROOT / relative
+    name = "_script_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

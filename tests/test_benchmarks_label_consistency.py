@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ._scripts import load_benchmark
+from ._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def script():
-    return load_benchmark("label_consistency")
+    return load_script("benchmarks/label_consistency.py")
 
 
 def pair(shift: int, grow: int = 0) -> np.ndarray:

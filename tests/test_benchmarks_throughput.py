@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from ._scripts import load_benchmark
+from ._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def throughput():
-    return load_benchmark("throughput")
+    return load_script("benchmarks/throughput.py")
 
 
 def test_estimator_and_raw_loop_train_identically_on_the_cpu(throughput, tmp_path, capsys):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,18 +11,9 @@ from sklearn.model_selection import ParameterGrid, cross_validate
 
 from chromoskl.datasets import make_overlapping_chromosomes
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._scripts import load_script
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def load_script(relative: str):
-    """Import a script of examples/ or benchmarks/ by its path."""
-    path = ROOT / relative
-    name = "_script_" + path.stem
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(autouse=True)
