@@ -124,6 +124,8 @@ RECIPES = {
                                           "callbacks__lr_schedule__final_div_factor": 0.4},
     # more capacity at the boxes' speed: base width 24 (2.25x the multiply-adds)
     "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
+    # Pommier's labels as generated (channel 1 of dataset_1), for training and scoring alike
+    "bf16_cl_all_crop0_edge4_raw": {**BOXES_EDGE, "labels": "raw"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
@@ -178,6 +180,9 @@ class HeldOutCurve(Callback):
 def run_recipe(name, data, split, args):
     params = {**BASE, **RECIPES[name]}
     estimator_params = dict(params)
+    labels = data.labels
+    if estimator_params.pop("labels", "cleaned") == "raw":
+        labels = data.raw_labels
     if estimator_params.get("augment") == "dihedral":
         estimator_params["augment"] = Augmenter(hflip=0.5, vflip=0.5, rot90=0.5,
                                                 random_state=args.seed)
@@ -192,42 +197,42 @@ def run_recipe(name, data, split, args):
     if args.n_train:
         train = rng.choice(train, size=min(args.n_train, len(train)), replace=False)
     watch = rng.choice(test, size=min(args.eval_images, len(test)), replace=False)
-    curve = HeldOutCurve(data.images[watch], data.labels[watch], args.eval_every)
+    curve = HeldOutCurve(data.images[watch], labels[watch], args.eval_every)
     seg = ChromosomeSegmenter(
         **estimator_params, max_epochs=10_000, max_minutes=args.minutes, device=args.device,
         random_state=args.seed, verbose=args.verbose, callbacks=[*callbacks, ("curve", curve)],
     )
     started = time.monotonic()
-    seg.fit(data.images[train], data.labels[train], groups=data.groups[train])
+    seg.fit(data.images[train], labels[train], groups=data.groups[train])
     fit_s = time.monotonic() - started
     if args.save_models:
         seg.save(args.out / f"{name}-{kind}.pt")
     predicted = seg.predict(data.images[test])
-    scores = segmentation_scores(data.labels[test], predicted)
+    scores = segmentation_scores(labels[test], predicted)
     extra = {}
     if seg.ab_decoding == "network":  # the same model, its chromosomes named by area
-        area = segmentation_scores(data.labels[test],
+        area = segmentation_scores(labels[test],
                                    seg.set_params(ab_decoding="area").predict(data.images[test]))
         seg.set_params(ab_decoding="network")
         extra["test_area_decoding"] = {k: round(area[k], 4) for k in SCORES if k in area}
     if args.score_train:  # the training side: a gap to the test side is generalisation
         seen = rng.choice(train, size=min(args.score_train, len(train)), replace=False)
-        train_scores = segmentation_scores(data.labels[seen], seg.predict(data.images[seen]))
+        train_scores = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
         extra["train_subset"] = {k: round(train_scores[k], 4) for k in SCORES
                                  if k in train_scores}
     if args.tta:  # the same model, predictions averaged over the 8 flips and rotations
         started = time.monotonic()
-        tta_scores = segmentation_scores(data.labels[test],
+        tta_scores = segmentation_scores(labels[test],
                                          seg.set_params(tta=True).predict(data.images[test]))
         extra["test_tta"] = {k: round(tta_scores[k], 4) for k in SCORES if k in tta_scores}
         extra["tta_predict_s"] = round(time.monotonic() - started, 1)
     if callbacks:  # the moving average is in the network: score its last own weights too
         seg.module_.load_state_dict(dict(seg.callbacks_)["ema"].last_weights_)
         seg.box_norm_stats_ = seg._statistics_per_box_size(data.images[train])
-        last = segmentation_scores(data.labels[test], seg.predict(data.images[test]))
+        last = segmentation_scores(labels[test], seg.predict(data.images[test]))
         extra["test_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
         if args.score_train:
-            last = segmentation_scores(data.labels[seen], seg.predict(data.images[seen]))
+            last = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
             extra["train_subset_last_weights"] = {k: round(last[k], 4) for k in SCORES
                                                   if k in last}
     return {
@@ -311,6 +316,8 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     data = load_overlapping_chromosomes(args.data)
+    if any(RECIPES[name].get("labels") == "raw" for name in args.recipes):
+        data.raw_labels = load_overlapping_chromosomes(args.data, labels="raw").labels
     print(f"data loaded at {time.monotonic() - PROCESS_START:.1f} s", flush=True)
     results = []
     for split in args.split:
