@@ -282,6 +282,10 @@ def main(argv=None) -> None:
                         default=argparse.SUPPRESS,
                         help="MetaphaseSeparator's max_turn, degrees; 'none' does not look at "
                         "the turns of a component's skeleton (default: the separator's)")
+    parser.add_argument("--max-width-ratio", type=lambda v: None if v == "none" else float(v),
+                        default=argparse.SUPPRESS,
+                        help="MetaphaseSeparator's max_width_ratio; 'none' does not look at "
+                        "the widths of the components (default: the separator's)")
     parser.add_argument("--arm-rule", action="store_true")
     parser.add_argument("--arm-width-ratios", type=float, nargs="+",
                         default=[1.0, 0.85, 0.7, 0.55, 0.45])
@@ -305,6 +309,8 @@ def main(argv=None) -> None:
         separator_params["split_max_bend"] = args.split_max_bend
     if hasattr(args, "max_turn"):
         separator_params["max_turn"] = args.max_turn
+    if hasattr(args, "max_width_ratio"):
+        separator_params["max_width_ratio"] = args.max_width_ratio
     if hasattr(args, "min_crossing_pixels"):
         separator_params["min_crossing_pixels"] = args.min_crossing_pixels
     if args.dapi:

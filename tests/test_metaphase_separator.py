@@ -435,6 +435,9 @@ def test_predict_clone_and_parameter_errors():
             with pytest.raises(ValueError, match=f"{name} must be None or a number of "
                                                  "degrees from 0 to 180"):
                 MetaphaseSeparator(**{name: degrees}).fit()
+    for ratio in (0.5, "2", True):
+        with pytest.raises(ValueError, match="max_width_ratio must be None or a number >= 1"):
+            MetaphaseSeparator(max_width_ratio=ratio).fit()
     with pytest.raises(ValueError, match="segmenter must have a predict method"):
         MetaphaseSeparator(segmenter="unet").fit()
 

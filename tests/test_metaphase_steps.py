@@ -137,6 +137,26 @@ def test_two_rods_meeting_at_a_corner_are_a_cluster_by_their_turn():
         classify_components(regions, max_turn=200)
 
 
+def test_two_rods_side_by_side_are_a_cluster_by_their_width():
+    shape = (120, 160)
+    rods = [_rod(shape, (5, 100 + 14 * k), (64, 111 + 14 * k)) for k in range(4)]  # 60 x 12
+    pair = _rod(shape, (40, 10), (99, 21)) | _rod(shape, (40, 22), (99, 33))  # 60 x 24
+    labels, regions = label_components(np.any(rods, axis=0) | pair)
+    side_by_side = labels[70, 20] - 1
+    # two arms, solid, twice a rod's area (under area_ratio 2.2): single by the other tests
+    assert regions[side_by_side].area == 2 * regions[labels[30, 105] - 1].area
+    assert classify_components(regions)[side_by_side] == "single"
+    kinds = classify_components(regions, max_width_ratio=1.5)
+    assert kinds[side_by_side] == "cluster"
+    assert list(kinds).count("single") == 4  # the rods are the median width
+    # a reference width given: the pair is 24 pixels wide, within 1.5 times 17
+    assert classify_components(regions, max_width_ratio=1.5, reference_width=17)[
+        side_by_side] == "single"
+    for ratio in (0.9, float("nan")):
+        with pytest.raises(ValueError, match="max_width_ratio must be None or a number >= 1"):
+            classify_components(regions, max_width_ratio=ratio)
+
+
 def test_sharpest_turn_of_rods_bent_rods_and_corners():
     shape = (120, 160)
     assert sharpest_turn(_rod(shape, (50, 10), (61, 149))) == 0.0  # 12 px wide, straight

@@ -14,10 +14,12 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 
 def skeleton_width(mask: np.ndarray, skeleton: np.ndarray) -> float:
     """A shape's width: twice the median distance from its skeleton to its outline (0 for
-    an empty skeleton)."""
+    an empty skeleton). Outside the array counts as outside the shape: a shape cut to its
+    bounding box (``regionprops(...).image``) touches the array's edges."""
     if not skeleton.any():
         return 0.0
-    return 2.0 * float(np.median(ndi.distance_transform_edt(mask)[skeleton]))
+    distance = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return 2.0 * float(np.median(distance[skeleton]))
 
 
 def _ends(skeleton: np.ndarray) -> np.ndarray:
@@ -26,7 +28,9 @@ def _ends(skeleton: np.ndarray) -> np.ndarray:
     return skeleton & (neighbours == 1)
 
 
-def count_arms(mask, min_length: float | None = None, *, width_ratio: float = 1.0) -> int:
+def count_arms(
+    mask, min_length: float | None = None, *, width_ratio: float = 1.0, skeleton=None
+) -> int:
     """The number of arms of the skeleton of ``mask`` once its short spurs are pruned.
 
     A chromosome, however bent, is a rod: its skeleton is a path with two ends. Two that
@@ -50,6 +54,8 @@ def count_arms(mask, min_length: float | None = None, *, width_ratio: float = 1.
         a rod's square ends stay under about half its width; the arms of crossing
         chromosomes are longer than that, but an arm cut short by the edge of the other
         chromosome may be shorter than one width.
+    skeleton : ndarray of bool or None, default=None
+        ``skeletonize(mask)``, when the caller has it already; None computes it.
 
     Returns
     -------
@@ -57,7 +63,7 @@ def count_arms(mask, min_length: float | None = None, *, width_ratio: float = 1.
         2 for a rod (also for one shorter than twice ``min_length``), 0 for a closed loop.
     """
     mask = np.asarray(mask, dtype=bool)
-    skeleton = skeletonize(mask)
+    skeleton = skeletonize(mask) if skeleton is None else np.asarray(skeleton, dtype=bool)
     if min_length is None:
         min_length = width_ratio * skeleton_width(mask, skeleton)
     steps = int(np.ceil(min_length))

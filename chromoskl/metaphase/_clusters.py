@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from skimage.morphology import skeletonize
 
-from ._arms import count_arms
+from ._arms import count_arms, skeleton_width
 from ._continuation import sharpest_turn
 
 __all__ = ["classify_components", "segmenter_sees_crossing", "SINGLE", "CLUSTER", "UNRESOLVED"]
@@ -22,6 +23,8 @@ def classify_components(
     max_area_ratio: float = 8.0,
     reference_area: float | None = None,
     max_turn: float | None = None,
+    max_width_ratio: float | None = None,
+    reference_width: float | None = None,
 ) -> np.ndarray:
     """Call each connected component a single chromosome, a cluster, or too large to split.
 
@@ -39,7 +42,10 @@ def classify_components(
     pass all three tests (two arms, solid enough, about the area of one long chromosome) but
     meet at a corner, which a chromosome's gentle bends do not make: with ``max_turn``, a
     component whose skeleton turns by more than that many degrees within one width
-    (:func:`sharpest_turn`) is a cluster too.
+    (:func:`sharpest_turn`) is a cluster too. Two chromosomes that lie side by side along
+    their length also pass them (two arms, solid, about the area of two short ones) but make
+    a rod twice as wide: with ``max_width_ratio``, a component wider than that many times
+    the reference width (the median component's) is a cluster too.
 
     No paper gives this rule (Hu et al. and ARMS Net start from crops of pairs); the
     thresholds are set on the generated metaphases and ``DAPI.tif`` (``benchmarks/metaphase.py``).
@@ -63,6 +69,13 @@ def classify_components(
         Most degrees by which a single chromosome's skeleton turns over one width
         (:func:`sharpest_turn`); None does not look at turns. Measured only on the components
         that pass the other tests.
+    max_width_ratio : float or None, default=None
+        Widest a single chromosome may be, as a multiple of the reference width; None does
+        not look at widths. The width is twice the median distance from the skeleton to
+        the outline (:func:`~chromoskl.metaphase._arms.skeleton_width`). Measured only on
+        the components that pass the other tests.
+    reference_width : float or None, default=None
+        Width of a typical single chromosome, in pixels; None takes the median component's.
 
     Returns
     -------
@@ -77,18 +90,31 @@ def classify_components(
         )
     if max_turn is not None and not 0.0 <= max_turn <= 180.0:
         raise ValueError(f"max_turn must be None or degrees from 0 to 180, got {max_turn!r}.")
+    if max_width_ratio is not None and not max_width_ratio >= 1.0:
+        raise ValueError(
+            f"max_width_ratio must be None or a number >= 1 (a single chromosome is as wide "
+            f"as the typical one), got {max_width_ratio!r}."
+        )
     if not regions:
         return np.array([], dtype=object)
     areas = np.array([r.area for r in regions], dtype=np.float64)
     solidity = np.array([r.solidity for r in regions], dtype=np.float64)
     reference = float(np.median(areas)) if reference_area is None else float(reference_area)
     kinds = np.full(len(regions), SINGLE, dtype=object)
-    arms = np.array([count_arms(r.image, width_ratio=arm_width_ratio) for r in regions])
+    skeletons = [skeletonize(r.image) for r in regions]  # one thinning for every measure
+    arms = np.array([count_arms(r.image, width_ratio=arm_width_ratio, skeleton=skeleton)
+                     for r, skeleton in zip(regions, skeletons)])
     clusters = (arms > max_arms) | (solidity < min_solidity) | (areas > area_ratio * reference)
     if max_turn is not None:
         rods = np.flatnonzero(~clusters)
-        turns = np.array([sharpest_turn(regions[k].image) for k in rods], dtype=np.float64)
+        turns = np.array([sharpest_turn(regions[k].image, skeleton=skeletons[k]) for k in rods],
+                         dtype=np.float64)
         clusters[rods[turns > max_turn]] = True
+    if max_width_ratio is not None:
+        widths = np.array([skeleton_width(r.image, skeleton)
+                           for r, skeleton in zip(regions, skeletons)])
+        typical = float(np.median(widths)) if reference_width is None else float(reference_width)
+        clusters |= widths > max_width_ratio * typical
     kinds[clusters] = CLUSTER
     kinds[areas > max_area_ratio * reference] = UNRESOLVED
     return kinds

@@ -75,7 +75,7 @@ def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
     return float(np.degrees(np.arccos(np.clip(-cosine, -1.0, 1.0))))
 
 
-def sharpest_turn(mask, *, width_ratio: float = 1.0) -> float:
+def sharpest_turn(mask, *, width_ratio: float = 1.0, skeleton=None) -> float:
     """How sharply a shape's skeleton turns, in degrees, at its sharpest place.
 
     A chromosome bends gently along its length; two that touch end to end at an angle meet
@@ -102,6 +102,8 @@ def sharpest_turn(mask, *, width_ratio: float = 1.0) -> float:
         One connected shape.
     width_ratio : float, default=1.0
         Length of each chord along the skeleton, as a multiple of the shape's width.
+    skeleton : ndarray of bool or None, default=None
+        ``skeletonize(mask)``, when the caller has it already; None computes it.
 
     Returns
     -------
@@ -110,7 +112,7 @@ def sharpest_turn(mask, *, width_ratio: float = 1.0) -> float:
         for a shape that doubles back; 0 for a skeleton shorter than two chords.
     """
     mask = np.asarray(mask, dtype=bool)
-    skeleton = skeletonize(mask)
+    skeleton = skeletonize(mask) if skeleton is None else np.asarray(skeleton, dtype=bool)
     if not skeleton.any():
         return 0.0
     width = skeleton_width(mask, skeleton)

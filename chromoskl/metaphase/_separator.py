@@ -123,6 +123,13 @@ class MetaphaseSeparator(BaseEstimator):
         100 / 100 / 100 % of the crossed pairs separated at 2 / 5 / 10 crossings against 100
         / 98.3 / 99.2 % (seed 11's pair, which meets at a corner of 82 degrees, found), the
         same counts on ``DAPI.tif``.
+    max_width_ratio : float or None, default=1.5
+        Components more than this many times as wide as the median component are clusters:
+        two chromosomes lying side by side along their length pass the other tests as one
+        rod, twice as wide. None does not look at widths. The single chromosomes of the
+        generated metaphases (seeds 0-11) that pass the other tests are at most 1.27 times
+        the median width, those of ``DAPI.tif`` 1.16; seed 19's side-by-side pair at 10
+        crossings, which was taken for one chromosome, 1.74 (``benchmarks/RESULTS.md``).
     max_area_ratio : float, default=8.0
         Components larger than this times the median are not split ("unresolved").
     input_shape : tuple of int, default=(94, 93)
@@ -205,6 +212,7 @@ class MetaphaseSeparator(BaseEstimator):
         arm_width_ratio=0.7,
         area_ratio=2.2,
         max_turn=60,
+        max_width_ratio=1.5,
         max_area_ratio=8.0,
         input_shape=(94, 93),
         margin=4,
@@ -225,6 +233,7 @@ class MetaphaseSeparator(BaseEstimator):
         self.arm_width_ratio = arm_width_ratio
         self.area_ratio = area_ratio
         self.max_turn = max_turn
+        self.max_width_ratio = max_width_ratio
         self.max_area_ratio = max_area_ratio
         self.input_shape = input_shape
         self.margin = margin
@@ -267,6 +276,10 @@ class MetaphaseSeparator(BaseEstimator):
                                         or not 0 <= degrees <= 180):
                 errors.append(f"{name} must be None or a number of degrees from 0 to 180, "
                               f"got {degrees!r}")
+        ratio = self.max_width_ratio
+        if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, Real)
+                                  or not ratio >= 1):
+            errors.append(f"max_width_ratio must be None or a number >= 1, got {ratio!r}")
         if self.background_radius is not None:
             positive("background_radius", self.background_radius)
         if self.min_crossing_pixels is not None:
@@ -324,6 +337,7 @@ class MetaphaseSeparator(BaseEstimator):
             regions, min_solidity=self.min_solidity, max_arms=self.max_arms,
             arm_width_ratio=self.arm_width_ratio, area_ratio=self.area_ratio,
             max_area_ratio=self.max_area_ratio, max_turn=self.max_turn,
+            max_width_ratio=self.max_width_ratio,
         )
         factor = self._grey_factor(corrected, foreground)
         if self.segmenter is not None and self.min_crossing_pixels is not None:
