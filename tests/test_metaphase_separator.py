@@ -389,6 +389,23 @@ def test_two_chromosomes_meeting_at_a_corner_are_split(monkeypatch):
     assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
 
 
+def test_two_chromosomes_side_by_side_are_split(monkeypatch):
+    from tests.test_metaphase_steps import _rod
+
+    shape = (160, 200)
+    rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
+    pair = [_rod(shape, (80, 20), (139, 31)), _rod(shape, (80, 32), (139, 43))]  # touching
+    masks = np.array(rods + pair)
+    image = 600.0 * masks.sum(axis=0)
+    params = {"background_radius": None, "min_crossing_pixels": None}
+    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_width_ratio=None,
+                                     **params).separate(image).source) == ["single"] * 5
+    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
+    scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
+    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+
+
 def test_a_real_tiny_segmenter_runs_end_to_end():
     pairs = make_overlapping_chromosomes(24, random_state=0)
     seg = ChromosomeSegmenter(max_epochs=1, batch_size=8, module__base_channels=4,

@@ -72,8 +72,7 @@ def classify_components(
     max_width_ratio : float or None, default=None
         Widest a single chromosome may be, as a multiple of the reference width; None does
         not look at widths. The width is twice the median distance from the skeleton to
-        the outline (:func:`~chromoskl.metaphase._arms.skeleton_width`). Measured only on
-        the components that pass the other tests.
+        the outline (:func:`~chromoskl.metaphase._arms.skeleton_width`).
     reference_width : float or None, default=None
         Width of a typical single chromosome, in pixels; None takes the median component's.
 
