@@ -126,6 +126,8 @@ RECIPES = {
     "bf16_cl_all_crop0_width24": {**BOXES, "module__base_channels": 24},
     # Pommier's labels as generated (channel 1 of dataset_1), for training and scoring alike
     "bf16_cl_all_crop0_edge4_raw": {**BOXES_EDGE, "labels": "raw"},
+    "bf16_cl_all_crop0_edge4_ema_floor_raw": {**BOXES_EDGE, "ema": 0.9995, "labels": "raw",
+                                              "callbacks__lr_schedule__final_div_factor": 0.4},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
