@@ -373,20 +373,27 @@ def test_a_split_that_runs_straight_through_the_crossing_beats_two_ls(monkeypatc
     assert separated((0.99, 0.6)) == (0.0, False)
 
 
+def _assert_pair_split_only_by(masks, rule, monkeypatch):
+    """Four single rods and a pair (the last two masks) that passes the other shape tests as
+    one chromosome: with ``rule`` set to None the pair is one single; with its default, a
+    cluster that the segmenter splits into its two chromosomes."""
+    image = 600.0 * masks.sum(axis=0)  # grey summed where two chromosomes overlap
+    params = {"background_radius": None, "min_crossing_pixels": None}
+    without = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **{rule: None}, **params)
+    assert sorted(without.separate(image).source) == ["single"] * 5
+    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
+    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
+    scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
+    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+
+
 def test_two_chromosomes_meeting_at_a_corner_are_split(monkeypatch):
     from tests.test_metaphase_steps import _rod, _vee
 
     shape = (160, 200)
     rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
     masks = np.array(rods + list(_vee(shape, 120, start=(130, 20))))  # end to end, turned
-    image = 600.0 * masks.sum(axis=0)  # grey summed where the ends overlap
-    params = {"background_radius": None, "min_crossing_pixels": None}
-    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_turn=None,
-                                     **params).separate(image).source) == ["single"] * 5
-    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
-    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
-    scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
-    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+    _assert_pair_split_only_by(masks, "max_turn", monkeypatch)
 
 
 def test_two_chromosomes_side_by_side_are_split(monkeypatch):
@@ -395,15 +402,7 @@ def test_two_chromosomes_side_by_side_are_split(monkeypatch):
     shape = (160, 200)
     rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
     pair = [_rod(shape, (80, 20), (139, 31)), _rod(shape, (80, 32), (139, 43))]  # touching
-    masks = np.array(rods + pair)
-    image = 600.0 * masks.sum(axis=0)
-    params = {"background_radius": None, "min_crossing_pixels": None}
-    assert sorted(MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), max_width_ratio=None,
-                                     **params).separate(image).source) == ["single"] * 5
-    result = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **params).separate(image)
-    assert sorted(result.source) == ["cluster"] * 2 + ["single"] * 4
-    scores = instance_scores(masks, result.masks, crossed=np.array([[4, 5]]))
-    assert scores["count_error"] == 0 and scores["crossed_pairs_separated"] == 1.0
+    _assert_pair_split_only_by(np.array(rods + pair), "max_width_ratio", monkeypatch)
 
 
 def test_a_real_tiny_segmenter_runs_end_to_end():
