@@ -101,8 +101,10 @@ def classify_components(
     reference = float(np.median(areas)) if reference_area is None else float(reference_area)
     kinds = np.full(len(regions), SINGLE, dtype=object)
     skeletons = [skeletonize(r.image) for r in regions]  # one thinning for every measure
-    arms = np.array([count_arms(r.image, width_ratio=arm_width_ratio, skeleton=skeleton)
-                     for r, skeleton in zip(regions, skeletons)])
+    widths = np.array([skeleton_width(r.image, skeleton)
+                       for r, skeleton in zip(regions, skeletons)])
+    arms = np.array([count_arms(r.image, arm_width_ratio * width, skeleton=skeleton)
+                     for r, width, skeleton in zip(regions, widths, skeletons)])
     clusters = (arms > max_arms) | (solidity < min_solidity) | (areas > area_ratio * reference)
     if max_turn is not None:
         rods = np.flatnonzero(~clusters)
@@ -110,8 +112,6 @@ def classify_components(
                          dtype=np.float64)
         clusters[rods[turns > max_turn]] = True
     if max_width_ratio is not None:
-        widths = np.array([skeleton_width(r.image, skeleton)
-                           for r, skeleton in zip(regions, skeletons)])
         typical = float(np.median(widths)) if reference_width is None else float(reference_width)
         clusters |= widths > max_width_ratio * typical
     kinds[clusters] = CLUSTER

@@ -69,7 +69,8 @@ class MetaphaseSeparator(BaseEstimator):
     3. a foreground threshold and connected components (:func:`foreground_mask`,
        :func:`label_components`);
     4. single chromosomes told from clusters by their shape (:func:`classify_components`:
-       arms, solidity, area, and a corner where two meet end to end, :func:`sharpest_turn`),
+       arms, solidity, area, a corner where two meet end to end, :func:`sharpest_turn`, and
+       the double width of two side by side),
        then the components that look single shown to the segmenter, and those where it
        finds two chromosomes crossing taken for clusters (:func:`segmenter_sees_crossing`);
     5. a crop of each cluster, on a black background, padded to the segmenter's input
