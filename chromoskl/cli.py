@@ -215,7 +215,10 @@ def _load_data(args, *, n_samples):
     if args.data is None:
         return make_overlapping_chromosomes(n_samples, random_state=args.seed), "generated"
     data = load_labelled_data(args.data, images=args.images_key, labels=args.labels_key,
-                              groups=args.groups_key, max_samples=args.max_samples)
+                              groups=args.groups_key, max_samples=args.max_samples,
+                              pommier_labels=args.pommier_labels)
+    if args.pommier_labels == "raw":
+        return data, f"{args.data} (raw labels)"
     return data, str(args.data)
 
 
@@ -225,6 +228,10 @@ def _add_data_keys(parser) -> None:
     parser.add_argument("--labels-key", default="labels",
                         help="an h5 of your own: the dataset of labels 0..3 (n, H, W)")
     parser.add_argument("--groups-key", help="an h5 of your own: an optional dataset of groups")
+    parser.add_argument("--pommier-labels", choices=("cleaned", "raw"), default="cleaned",
+                        help="Pommier's h5: the cleaned labels (default; A is always the "
+                        "smaller chromosome) or the labels as generated (raw; their overlap "
+                        "is learnt better, see benchmarks/RESULTS.md)")
 
 
 def _holdout(data, *, test_size, split, seed):

@@ -109,3 +109,46 @@ def test_evaluate_reads_both(kind, tmp_path, pairs, model, capsys):
         pairs.labels, ChromosomeSegmenter.load(model).predict(pairs.images)
     )
     assert report["scores"]["overlap_iou"] == pytest.approx(expected["overlap_iou"], nan_ok=True)
+
+
+def _write_pommier_h5(path, pairs):
+    """Pommier's regenerated layout: the generated labels as channel 1 of dataset_1 (raw),
+    and, as ``labels_cleaned``, the same labels with A and B exchanged."""
+    cleaned = np.choose(pairs.labels, [0, 2, 1, 3]).astype(np.uint8)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("dataset_1", data=np.stack([pairs.images, pairs.labels],
+                                                         axis=-1).astype(np.int16))
+        handle.create_dataset("labels_cleaned", data=cleaned)
+    return path, cleaned
+
+
+def test_pommier_labels_chooses_the_labelling_of_pommiers_file(tmp_path, pairs):
+    path, cleaned = _write_pommier_h5(tmp_path / "pommier.h5", pairs)
+    np.testing.assert_array_equal(load_labelled_data(path).labels, cleaned)
+    np.testing.assert_array_equal(load_labelled_data(path, pommier_labels="raw").labels,
+                                  pairs.labels)
+    mine = _write_h5(tmp_path / "mine.h5", pairs)
+    folder = _write_folder(tmp_path / "mine", pairs, "suffix")
+    for source in (mine, folder):
+        with pytest.raises(ValueError, match="applies only to Pommier's h5 layout"):
+            load_labelled_data(source, pommier_labels="raw")
+
+
+def test_evaluate_scores_against_the_labelling_asked_for(tmp_path, pairs, model, capsys):
+    path, cleaned = _write_pommier_h5(tmp_path / "pommier.h5", pairs)
+    predicted = ChromosomeSegmenter.load(model).predict(pairs.images)
+    a_scores = []
+    for flag, truth, source in ((["--pommier-labels", "raw"], pairs.labels,
+                                 f"{path} (raw labels)"), ([], cleaned, str(path))):
+        assert main(["evaluate", "--model", str(model), "--data", str(path), *flag]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["data"] == source
+        expected = segmentation_scores(truth, predicted)
+        for name in ("chromosome_a_iou", "chromosome_b_iou"):
+            assert report["scores"][name] == pytest.approx(expected[name])
+        a_scores.append(report["scores"]["chromosome_a_iou"])
+    assert abs(a_scores[0] - a_scores[1]) > 0.02  # 0.033: the two labellings score differently
+    mine = _write_h5(tmp_path / "mine.h5", pairs)
+    assert main(["evaluate", "--model", str(model), "--data", str(mine),
+                 "--pommier-labels", "raw"]) == 2
+    assert "applies only to Pommier's h5 layout" in capsys.readouterr().err

@@ -246,15 +246,44 @@ def load_labelled_h5(
 def load_labelled_data(
     path: str | os.PathLike, *, images: str = "images", labels: str = "labels",
     groups: str | None = None, max_samples: int | None = None,
+    pommier_labels: str = "cleaned",
 ) -> Bunch:
     """Read labelled images from any of the layouts chromoskl knows.
 
     A folder: image/mask pairs (:func:`load_image_folder`). An HDF5 file with Pommier's
     ``dataset_1``: :func:`load_overlapping_chromosomes`. Any other HDF5 file: the named
     datasets (:func:`load_labelled_h5`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder or ``.h5`` file.
+    images, labels, groups : str, str, str or None
+        The dataset names of an HDF5 file of your own (ignored for folders and for
+        Pommier's layout).
+    max_samples : int or None, default=None
+        Read at most this many images.
+    pommier_labels : {"cleaned", "raw"}, default="cleaned"
+        Which labelling of Pommier's file to read (``labels`` of
+        :func:`load_overlapping_chromosomes`). ``"raw"`` is refused for any other layout,
+        which has one labelling only.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``images``, ``labels``, ``groups`` (or None) and ``DESCR``, as the reader returns them.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file or folder does not hold labelled images (the reader says what is wrong),
+        or ``pommier_labels`` is not "cleaned" for a layout other than Pommier's.
     """
     path = Path(path)
     if path.is_dir():
+        _check_one_labelling(pommier_labels, path)
         return load_image_folder(path, max_samples=max_samples)
     if not path.exists():
         raise FileNotFoundError(f"No such file or folder: {path}")
@@ -262,6 +291,16 @@ def load_labelled_data(
         with h5py.File(path, "r") as file:
             pommier = "dataset_1" in file and images not in file
         if not pommier:
+            _check_one_labelling(pommier_labels, path)
             return load_labelled_h5(path, images=images, labels=labels, groups=groups,
                                     max_samples=max_samples)
-    return load_overlapping_chromosomes(path, max_samples=max_samples)
+    return load_overlapping_chromosomes(path, labels=pommier_labels, max_samples=max_samples)
+
+
+def _check_one_labelling(pommier_labels: str, path: Path) -> None:
+    if pommier_labels != "cleaned":
+        raise ValueError(
+            f"pommier_labels={pommier_labels!r} applies only to Pommier's h5 layout (a "
+            f"'dataset_1'), and {path} is not in it: it has one labelling. Leave "
+            "pommier_labels at 'cleaned' (for an h5 of your own, name its labels dataset)."
+        )
