@@ -169,6 +169,10 @@ def test_sharpest_turn_of_rods_bent_rods_and_corners():
     rows, cols = np.mgrid[:120, :160]
     arc = (np.abs(np.hypot(rows - 150, cols - 80) - 100) <= 6) & (rows < 64)
     assert sharpest_turn(arc) == pytest.approx(15.2, abs=0.1)
+    # a width given by the caller is used as it is (the arc's own is 12): chords three
+    # times as long span more of the bend
+    assert sharpest_turn(arc, width=12) == sharpest_turn(arc)
+    assert sharpest_turn(arc, width=36) == pytest.approx(20.2, abs=0.1)
     # too short to hold two chords beyond its ends: nothing measured
     assert sharpest_turn(_rod(shape, (50, 10), (61, 40))) == 0.0
     assert sharpest_turn(np.zeros(shape, bool)) == 0.0

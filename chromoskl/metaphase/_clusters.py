@@ -108,8 +108,8 @@ def classify_components(
     clusters = (arms > max_arms) | (solidity < min_solidity) | (areas > area_ratio * reference)
     if max_turn is not None:
         rods = np.flatnonzero(~clusters)
-        turns = np.array([sharpest_turn(regions[k].image, skeleton=skeletons[k]) for k in rods],
-                         dtype=np.float64)
+        turns = np.array([sharpest_turn(regions[k].image, skeleton=skeletons[k],
+                                        width=widths[k]) for k in rods], dtype=np.float64)
         clusters[rods[turns > max_turn]] = True
     if max_width_ratio is not None:
         typical = float(np.median(widths)) if reference_width is None else float(reference_width)

@@ -75,7 +75,7 @@ def bend_at_overlap(piece, overlap, *, min_share: float = 0.1) -> float:
     return float(np.degrees(np.arccos(np.clip(-cosine, -1.0, 1.0))))
 
 
-def sharpest_turn(mask, *, width_ratio: float = 1.0, skeleton=None) -> float:
+def sharpest_turn(mask, *, width_ratio: float = 1.0, skeleton=None, width=None) -> float:
     """How sharply a shape's skeleton turns, in degrees, at its sharpest place.
 
     A chromosome bends gently along its length; two that touch end to end at an angle meet
@@ -104,6 +104,8 @@ def sharpest_turn(mask, *, width_ratio: float = 1.0, skeleton=None) -> float:
         Length of each chord along the skeleton, as a multiple of the shape's width.
     skeleton : ndarray of bool or None, default=None
         ``skeletonize(mask)``, when the caller has it already; None computes it.
+    width : float or None, default=None
+        ``skeleton_width(mask, skeleton)``, when the caller has it already; None computes it.
 
     Returns
     -------
@@ -115,7 +117,7 @@ def sharpest_turn(mask, *, width_ratio: float = 1.0, skeleton=None) -> float:
     skeleton = skeletonize(mask) if skeleton is None else np.asarray(skeleton, dtype=bool)
     if not skeleton.any():
         return 0.0
-    width = skeleton_width(mask, skeleton)
+    width = skeleton_width(mask, skeleton) if width is None else float(width)
     chord = width_ratio * width
     path = _longest_path(skeleton)
     along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
