@@ -132,6 +132,9 @@ RECIPES = {
     # memorised (0.997) while the test side fell; the 8 flips and rotations keep it from that
     "bf16_cl_all_crop0_edge4_dihedral_raw": {**BOXES_EDGE, "augment": "dihedral",
                                              "labels": "raw"},
+    # `chromoskl train --data`'s recipe on the raw labels (A by size where they name it so)
+    "bf16_cl_all_crop0_swap_invariant_edge4_raw": {**BOXES_EDGE, **SWAP_INVARIANT,
+                                                   "labels": "raw"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
