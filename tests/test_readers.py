@@ -132,6 +132,8 @@ def test_pommier_labels_chooses_the_labelling_of_pommiers_file(tmp_path, pairs):
     for source in (mine, folder):
         with pytest.raises(ValueError, match="applies only to Pommier's h5 layout"):
             load_labelled_data(source, pommier_labels="raw")
+    with pytest.raises(ValueError, match="must be 'cleaned' or 'raw', got 'Raw'"):
+        load_labelled_data(path, pommier_labels="Raw")
 
 
 def test_evaluate_scores_against_the_labelling_asked_for(tmp_path, pairs, model, capsys):

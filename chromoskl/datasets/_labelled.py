@@ -281,6 +281,8 @@ def load_labelled_data(
         If the file or folder does not hold labelled images (the reader says what is wrong),
         or ``pommier_labels`` is not "cleaned" for a layout other than Pommier's.
     """
+    if pommier_labels not in ("cleaned", "raw"):
+        raise ValueError(f"pommier_labels must be 'cleaned' or 'raw', got {pommier_labels!r}.")
     path = Path(path)
     if path.is_dir():
         _check_one_labelling(pommier_labels, path)
