@@ -32,6 +32,7 @@ from ._cli_support import (
 )
 from ._intensity import IntensityWarning
 from .classes import N_CLASSES
+from .datasets._pommier import LABELLINGS
 
 __all__ = ["main"]
 
@@ -228,7 +229,7 @@ def _add_data_keys(parser) -> None:
     parser.add_argument("--labels-key", default="labels",
                         help="an h5 of your own: the dataset of labels 0..3 (n, H, W)")
     parser.add_argument("--groups-key", help="an h5 of your own: an optional dataset of groups")
-    parser.add_argument("--pommier-labels", choices=("cleaned", "raw"), default="cleaned",
+    parser.add_argument("--pommier-labels", choices=LABELLINGS, default="cleaned",
                         help="Pommier's h5: the cleaned labels (default; A is always the "
                         "smaller chromosome) or the labels as generated (raw; their overlap "
                         "is learnt better, see benchmarks/RESULTS.md)")

@@ -19,7 +19,7 @@ from sklearn.utils import Bunch
 
 from ..classes import N_CLASSES
 from ._checks import _check_int
-from ._pommier import load_overlapping_chromosomes
+from ._pommier import check_labelling, load_overlapping_chromosomes
 
 __all__ = ["read_grey_image", "load_labelled_h5", "load_image_folder", "load_labelled_data"]
 
@@ -281,8 +281,7 @@ def load_labelled_data(
         If the file or folder does not hold labelled images (the reader says what is wrong),
         or ``pommier_labels`` is not "cleaned" for a layout other than Pommier's.
     """
-    if pommier_labels not in ("cleaned", "raw"):
-        raise ValueError(f"pommier_labels must be 'cleaned' or 'raw', got {pommier_labels!r}.")
+    check_labelling(pommier_labels, "pommier_labels")
     path = Path(path)
     if path.is_dir():
         _check_one_labelling(pommier_labels, path)

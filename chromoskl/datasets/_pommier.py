@@ -27,6 +27,8 @@ GENERATION_PARAMS = (
     "orig_index",
 )
 SPURIOUS_LABEL = 4
+#: The labellings of Pommier's regenerated file (``labels`` of ``load_overlapping_chromosomes``).
+LABELLINGS = ("cleaned", "raw")
 READ_BLOCK = 1024  # images per h5 read: bounds memory for the int64 original (2 GB in full)
 
 
@@ -251,8 +253,7 @@ def load_overlapping_chromosomes(
     >>> data.images.shape, data.labels.shape  # doctest: +SKIP
     ((13434, 94, 93), (13434, 94, 93))
     """
-    if labels not in ("cleaned", "raw"):
-        raise ValueError(f"labels must be 'cleaned' or 'raw', got {labels!r}.")
+    check_labelling(labels, "labels")
     if max_samples is not None:
         max_samples = _check_int(max_samples, "max_samples", 1)
         if indices is not None:
@@ -317,3 +318,9 @@ def _load_open_file(
     groups = params["pair_index"].astype(np.int64) if "pair_index" in params else None
     descr = _describe_file(path, n, data.shape[1:3], has_cleaned, use_cleaned, n_spurious)
     return Bunch(images=images, labels=label_maps, groups=groups, **params, DESCR=descr)
+
+
+def check_labelling(value, name: str) -> None:
+    """Refuse a labelling of Pommier's file other than those in :data:`LABELLINGS`."""
+    if value not in LABELLINGS:
+        raise ValueError(f"{name} must be 'cleaned' or 'raw', got {value!r}.")
