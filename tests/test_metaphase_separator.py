@@ -373,10 +373,14 @@ def test_a_split_that_runs_straight_through_the_crossing_beats_two_ls(monkeypatc
     assert separated((0.99, 0.6)) == (0.0, False)
 
 
-def _assert_pair_split_only_by(masks, rule, monkeypatch):
-    """Four single rods and a pair (the last two masks) that passes the other shape tests as
-    one chromosome: with ``rule`` set to None the pair is one single; with its default, a
-    cluster that the segmenter splits into its two chromosomes."""
+def _assert_pair_split_only_by(pair, rule, monkeypatch):
+    """Four single rods (60 x 12) and ``pair``, two masks of shape (160, 200) that pass the
+    other shape tests as one chromosome: with ``rule`` set to None the pair is one single;
+    with its default, a cluster that the segmenter splits into its two chromosomes."""
+    from tests.test_metaphase_steps import _rod
+
+    rods = [_rod((160, 200), (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]
+    masks = np.array(rods + list(pair))
     image = 600.0 * masks.sum(axis=0)  # grey summed where two chromosomes overlap
     params = {"background_radius": None, "min_crossing_pixels": None}
     without = MetaphaseSeparator(TruthSegmenter(masks, monkeypatch), **{rule: None}, **params)
@@ -388,21 +392,18 @@ def _assert_pair_split_only_by(masks, rule, monkeypatch):
 
 
 def test_two_chromosomes_meeting_at_a_corner_are_split(monkeypatch):
-    from tests.test_metaphase_steps import _rod, _vee
+    from tests.test_metaphase_steps import _vee
 
-    shape = (160, 200)
-    rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
-    masks = np.array(rods + list(_vee(shape, 120, start=(130, 20))))  # end to end, turned
-    _assert_pair_split_only_by(masks, "max_turn", monkeypatch)
+    pair = _vee((160, 200), 120, start=(130, 20))  # end to end, turned
+    _assert_pair_split_only_by(pair, "max_turn", monkeypatch)
 
 
 def test_two_chromosomes_side_by_side_are_split(monkeypatch):
     from tests.test_metaphase_steps import _rod
 
     shape = (160, 200)
-    rods = [_rod(shape, (5, 120 + 16 * k), (64, 131 + 16 * k)) for k in range(4)]  # 60 x 12
     pair = [_rod(shape, (80, 20), (139, 31)), _rod(shape, (80, 32), (139, 43))]  # touching
-    _assert_pair_split_only_by(np.array(rods + pair), "max_width_ratio", monkeypatch)
+    _assert_pair_split_only_by(pair, "max_width_ratio", monkeypatch)
 
 
 def test_a_real_tiny_segmenter_runs_end_to_end():
