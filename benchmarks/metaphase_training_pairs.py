@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.cli import RECIPES, segmenter_params
+from chromoskl.cli import BUDGET_EPOCHS, RECIPES, segmenter_params
 from chromoskl.datasets import make_metaphase, make_overlapping_pairs
 from chromoskl.metaphase import MetaphaseSeparator, subtract_background, to_segmenter_pixels
 from chromoskl.metrics import segmentation_scores
@@ -68,7 +68,10 @@ def main(argv=None) -> None:
     parser.add_argument("--metaphases", type=int, default=2)
     parser.add_argument("--ab-loss", choices=["fixed", "swap_invariant"],
                         default="swap_invariant")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs (default: 10, or as many as --max-minutes allows)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="train for this budget, with one-cycle planned over it")
     # Dice + CE, not the default job's edge-weighted loss: with the separator's check of the
     # components that look single, tuned on a Dice + CE model, the edge-weighted model cut
     # single chromosomes (benchmarks/RESULTS.md, issue 10, session 23)
@@ -89,11 +92,12 @@ def main(argv=None) -> None:
                   groups=np.concatenate([p.groups + o for p, o in zip(parts, offsets)]))
     train, test, _ = holdout_indices(len(pairs.images), pairs.groups, kind="grouped",
                                      test_size=0.2, random_state=0)
+    epochs = args.epochs or (BUDGET_EPOCHS if args.max_minutes else 10)
     recipe = {**RECIPES["generated"], "module": RECIPES["generated"]["module"]["unet"],
-              "ab_loss": args.ab_loss, "epochs": args.epochs, "criterion": args.criterion,
+              "ab_loss": args.ab_loss, "epochs": epochs, "criterion": args.criterion,
               "content_margin": args.content_margin}
     seg = ChromosomeSegmenter("unet", **segmenter_params(recipe), precision="auto",
-                              random_state=0, verbose=1)
+                              max_minutes=args.max_minutes, random_state=0, verbose=1)
     seg.fit(pairs.images[train], pairs.labels[train], groups=pairs.groups[train])
     scores = segmentation_scores(pairs.labels[test], seg.predict(pairs.images[test]))
     seg.save(args.out)
