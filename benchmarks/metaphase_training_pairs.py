@@ -77,7 +77,7 @@ def main(argv=None) -> None:
                         help="train this many epochs instead of the time budget")
     parser.add_argument("--max-minutes", type=float, default=35.0,
                         help="train for this budget, with one-cycle planned over it "
-                        "(default 35); 0 for an epoch count instead")
+                        "(default 35); 0 for 10 epochs instead")
     # Dice + CE, not the default job's edge-weighted loss: with the separator's check of the
     # components that look single, tuned on a Dice + CE model, the edge-weighted model cut
     # single chromosomes (benchmarks/RESULTS.md, issue 10, session 23)
@@ -98,10 +98,9 @@ def main(argv=None) -> None:
                   groups=np.concatenate([p.groups + o for p, o in zip(parts, offsets)]))
     train, test, _ = holdout_indices(len(pairs.images), pairs.groups, kind="grouped",
                                      test_size=0.2, random_state=0)
-    max_minutes = args.max_minutes or None
-    if args.epochs is not None:
-        max_minutes = None
-    epochs = args.epochs or (BUDGET_EPOCHS if max_minutes else 10)
+    on_budget = args.epochs is None and args.max_minutes > 0
+    max_minutes = args.max_minutes if on_budget else None
+    epochs = BUDGET_EPOCHS if on_budget else (args.epochs or 10)
     recipe = {**RECIPES["generated"], "module": RECIPES["generated"]["module"]["unet"],
               "ab_loss": args.ab_loss, "epochs": epochs, "criterion": args.criterion,
               "content_margin": args.content_margin}
