@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # One pass of the GPU checks of chromoskl on a machine with one NVIDIA GPU (sized for an H200),
-# offline, in under 8 minutes: the CUDA tests, the estimator-against-raw-PyTorch throughput of
-# every architecture (benchmarks/throughput.py), and ARMS Net trained on the full random split
-# of Pommier's data with the papers' recipe for a wall-clock budget.
+# offline, in about 9 minutes: the CUDA tests, the estimator-against-raw-PyTorch throughput of
+# every architecture (benchmarks/throughput.py), and ARMS Net (the papers' recipe) and the
+# `chromoskl train --data` recipe trained on the full random split of Pommier's data, each for
+# a wall-clock budget.
 #
 # What travels with the checkout (ignored by git, carried by hand): gpu-carry/ holding
-#   - the skorch wheel, made here with
-#       pip download --no-deps skorch==1.4.0 -d gpu-carry/
+#   - the wheels of skorch and kornia (pure Python) and kornia_rs (built for the machine's
+#     Python 3.12), made here with
+#       pip download --no-deps skorch==1.4.0 kornia==0.9.0 -d gpu-carry/
+#       pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#           --platform manylinux_2_17_x86_64 kornia_rs==0.2.0 -d gpu-carry/
 #   - the data, copied as gpu-carry/LowRes_13434_overlapping_pairs_regenerated.h5
 #       cp ../shared/data/LowRes_13434_overlapping_pairs_regenerated.h5 gpu-carry/
 # The machine's python3 must already hold torch (CUDA), scikit-learn, scikit-image, h5py,
@@ -22,13 +26,14 @@
 #   throughput-bf16.json       unet and arms under bf16 autocast
 #   throughput-channels-last.json   unet and arms in channels_last
 #   arms-full-metrics.json     metrics.json of the ARMS Net run
-#   logs.tar.gz                every step's log and the ARMS run's folder, without model.pt
-# Work files (the ARMS model, ~75 MB) stay in $GPU_CHECK_WORK (default: a new /tmp folder).
+#   unet-recipe-metrics.json   metrics.json of the `chromoskl train --data` recipe's run
+#   logs.tar.gz                every step's log and the training runs' folders, without model.pt
+# Work files (the models; ARMS Net's is ~75 MB) stay in $GPU_CHECK_WORK (default: a new /tmp folder).
 #
 # Environment switches:
 #   GPU_CHECK_DEVICE   cuda (default) or cpu
 #   GPU_CHECK_SMOKE=1  tiny sizes everywhere (for testing this script on a CPU)
-#   GPU_CHECK_LIMIT_S  wall-clock limit of the whole script in seconds (default 465)
+#   GPU_CHECK_LIMIT_S  wall-clock limit of the whole script in seconds (default 540)
 #   GPU_CHECK_DATA     the h5 file (default gpu-carry/..., else ../shared/data/...)
 #   GPU_CHECK_ARMS_EXTRA  extra arguments for the ARMS run (e.g. "--lr-schedule onecycle")
 #   GPU_CHECK_TP_IMAGES   images per throughput run (default 512)
@@ -42,7 +47,7 @@ ROOT=$PWD
 PY=${PYTHON:-python3}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 SMOKE=${GPU_CHECK_SMOKE:-0}
-LIMIT=${GPU_CHECK_LIMIT_S:-465}
+LIMIT=${GPU_CHECK_LIMIT_S:-540}
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -126,17 +131,23 @@ step() {
 
 # ------------------------------------------------------------------ 0. install, offline
 install() {
-    if "$PY" -c "import skorch" 2>/dev/null; then
-        echo "skorch already importable ($("$PY" -c 'import skorch; print(skorch.__version__)')):" \
-            "no installs"
+    # skorch and kornia (with its compiled kornia_rs) are what chromoskl needs beyond the
+    # machine's image; their wheels travel in $CARRY
+    local missing=()
+    for module in skorch kornia; do
+        "$PY" -c "import $module" 2>/dev/null || missing+=("$module")
+    done
+    if [ ${#missing[@]} = 0 ]; then
+        echo "skorch and kornia already importable: no installs"
     else
-        local wheel
-        wheel=$(ls "$CARRY"/skorch-*.whl 2>/dev/null | head -n 1)
-        if [ -z "$wheel" ]; then
-            echo "no skorch wheel in $CARRY/ (pip download --no-deps skorch==1.4.0 -d $CARRY/)"
+        local wheels
+        wheels=$(ls "$CARRY"/*.whl 2>/dev/null)
+        if [ -z "$wheels" ]; then
+            echo "missing ${missing[*]} and no wheels in $CARRY/ (see this script's header)"
             return 1
         fi
-        "$PY" -m pip install -q --no-index --no-deps "$wheel" || return 1
+        # shellcheck disable=SC2086  # one argument per wheel
+        "$PY" -m pip install -q --no-index --no-deps $wheels || return 1
         # setuptools and wheel come with the machine's python; nothing is fetched
         if "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e .; then
             echo "chromoskl installed (editable)"
@@ -148,7 +159,7 @@ install() {
     "$PY" - <<'EOF'
 import importlib
 missing = []
-for name in ("skorch", "tabulate", "tqdm", "h5py", "skimage", "matplotlib", "pytest", "chromoskl"):
+for name in ("skorch", "kornia", "tabulate", "tqdm", "h5py", "skimage", "matplotlib", "pytest", "chromoskl"):
     try:
         module = importlib.import_module(name)
         print(f"{name} {getattr(module, '__version__', '?')}")
@@ -158,7 +169,7 @@ for name in ("skorch", "tabulate", "tqdm", "h5py", "skimage", "matplotlib", "pyt
 raise SystemExit(1 if missing else 0)
 EOF
 }
-step install 60 410 install
+step install 60 470 install
 
 # ------------------------------------------------------------------ environment
 environment() {
@@ -177,16 +188,16 @@ if torch.cuda.is_available():
           "bf16", torch.cuda.is_bf16_supported())
 EOF
 }
-step environment 30 400 environment
+step environment 30 460 environment
 MACHINE=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
 MACHINE=${MACHINE:-"no NVIDIA GPU ($(uname -m), $(getconf _NPROCESSORS_ONLN) CPUs)"}
 TORCH=$("$PY" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "n/a (no git here)")
 
 # ------------------------------------------------------------------ 1. tests
-if [ "$SMOKE" = 1 ]; then TESTS_CAP=60; else TESTS_CAP=75; fi
-step tests-gpu "$TESTS_CAP" 390 "$PY" -m pytest -m gpu -q -p no:cacheprovider -rs tests
-step tests-estimator "$TESTS_CAP" 360 "$PY" -m pytest -q -p no:cacheprovider -x \
+TESTS_CAP=60
+step tests-gpu "$TESTS_CAP" 440 "$PY" -m pytest -m gpu -q -p no:cacheprovider -rs tests
+step tests-estimator "$TESTS_CAP" 420 "$PY" -m pytest -q -p no:cacheprovider -x \
     tests/test_estimator.py
 
 # ------------------------------------------------------------------ 2. throughput
@@ -205,64 +216,91 @@ else
     TP_N=${GPU_CHECK_TP_IMAGES:-512}
     TP_ALL=(--arch all --n-images "$TP_N" --epochs 2 --batch-size 32 --repeats 3)
     TP_VARIANT=(--arch unet arms --n-images "$TP_N" --epochs 2 --batch-size 32 --repeats 3)
-    TP_CAP=150
-    TP_VARIANT_CAP=60
+    TP_CAP=120
+    TP_VARIANT_CAP=45
 fi
-step throughput "$TP_CAP" 300 "$PY" benchmarks/throughput.py --device "$DEVICE" "${DATA_ARGS[@]}" \
+step throughput "$TP_CAP" 330 "$PY" benchmarks/throughput.py --device "$DEVICE" "${DATA_ARGS[@]}" \
     "${TP_ALL[@]}" --json "$OUT/throughput.json"
 # unet and arms again under bf16 autocast (precision="bf16"), then in channels_last
-step throughput-bf16 "$TP_VARIANT_CAP" 270 "$PY" benchmarks/throughput.py --device "$DEVICE" \
+step throughput-bf16 "$TP_VARIANT_CAP" 285 "$PY" benchmarks/throughput.py --device "$DEVICE" \
     "${DATA_ARGS[@]}" "${TP_VARIANT[@]}" --precision bf16 --json "$OUT/throughput-bf16.json"
 step throughput-channels-last "$TP_VARIANT_CAP" 240 "$PY" benchmarks/throughput.py \
     --device "$DEVICE" "${DATA_ARGS[@]}" "${TP_VARIANT[@]}" --channels-last \
     --json "$OUT/throughput-channels-last.json"
 
-# ------------------------------------------------------------------ 3. ARMS Net, full random split
-# Papers' recipe: Adam lr 1e-3, batch 32, ARMS's AS-wBCE loss; epochs bounded by the time
-# budget (--epochs only caps it). The budget is what is left, at most 3 minutes, less ~75 s
-# for loading, the held-out evaluation, the plots and the summary.
-ARMS_OUT=$WORK/arms-full
+# ------------------------------------------------------------------ 3. two training runs
+# On the full random split of the real data, each for a wall-clock budget:
+#   arms-full    ARMS Net with the papers' recipe: Adam lr 1e-3 constant, batch 32, ARMS's
+#                AS-wBCE loss, the labels' A/B as given, whole images; epochs bounded by the
+#                budget (--epochs only caps it); bfloat16 autocast (--precision auto) where
+#                the papers trained in float32;
+#   unet-recipe  what `chromoskl train --data` does by default (the best CPU recipe: U-Net
+#                base 16, one-cycle planned over the budget, Dice + edge CE, bf16,
+#                channels_last, content boxes), on the raw labels, where its CPU runs of 30
+#                minutes and 2 hours scored 0.953 and 0.955 overlap IoU (benchmarks/RESULTS.md).
+# Each budget is at most its cap, less OVERHEAD seconds for loading, the held-out evaluation,
+# the plots and the model file; ARMS leaves the recipe run its whole share.
 if [ "$SMOKE" = 1 ]; then
-    ARMS_SIZE=(--max-samples 64 --epochs 2 --batch-size 8 --module base_channels=4
+    ARMS_ARGS=(--max-samples 64 --epochs 2 --batch-size 8 --module base_channels=4
+        --module depth=2)
+    RECIPE_ARGS=(--max-samples 64 --epochs 2 --batch-size 8 --module base_channels=4
         --module depth=2)
     ARMS_MINUTES_CAP=0.2
-    ARMS_OVERHEAD=60
+    RECIPE_MINUTES_CAP=0.2
+    TRAIN_OVERHEAD=60
 else
-    ARMS_SIZE=(--epochs 1000 --batch-size 32)
-    ARMS_MINUTES_CAP=3
-    ARMS_OVERHEAD=75
+    ARMS_ARGS=(--epochs 1000 --batch-size 32)
+    RECIPE_ARGS=()
+    ARMS_MINUTES_CAP=2
+    RECIPE_MINUTES_CAP=1.5
+    TRAIN_OVERHEAD=60
 fi
 CLI_HELP=$("$PY" -m chromoskl.cli train --help 2>&1)
 MISSING_FLAGS=""
-for flag in --criterion --max-minutes --lr-schedule --split --lr --batch-size --device --arch --data --out; do
+for flag in --criterion --max-minutes --lr-schedule --split --lr --batch-size --device --arch \
+    --data --out --pommier-labels; do
     if ! grep -qE -- "${flag}([] ,=]|$)" <<<"$CLI_HELP"; then
         MISSING_FLAGS="$MISSING_FLAGS $flag"
     fi
 done
 if [ -n "$MISSING_FLAGS" ]; then
-    printf -- '- chromoskl train lacks%s in this checkout: the ARMS step fails on them.\n\n' \
+    printf -- '- chromoskl train lacks%s in this checkout: the training steps fail on them.\n\n' \
         "$MISSING_FLAGS" >>"$NOTES"
 fi
-ARMS_MINUTES=$(awk -v left="$(left)" -v over="$ARMS_OVERHEAD" -v cap="$ARMS_MINUTES_CAP" \
-    'BEGIN { m = (left - over - 15) / 60; if (m > cap) m = cap; printf "%.2f", m }')
-if [ -z "$DATA" ] || [ ! -f "$DATA" ]; then
-    log "arms-full: no data file ($CARRY/LowRes_13434_overlapping_pairs_regenerated.h5)"
-    echo "| arms-full | skipped (no data) | 0 s | - |" >>"$STEPS"
-elif awk -v m="$ARMS_MINUTES" 'BEGIN { exit !(m < 0.1) }'; then
-    log "arms-full: skipped, $(left) s left"
-    echo "| arms-full | skipped (time) | 0 s | - |" >>"$STEPS"
-else
-    ARMS_TIMEOUT=$(awk -v m="$ARMS_MINUTES" -v over="$ARMS_OVERHEAD" \
-        'BEGIN { printf "%d", m * 60 + over }')
-    # shellcheck disable=SC2086  # GPU_CHECK_ARMS_EXTRA is split on purpose
-    step arms-full "$ARMS_TIMEOUT" 15 "$PY" -m chromoskl.cli train --data "$DATA" --arch arms \
-        --split random --device "$DEVICE" --lr 1e-3 --lr-schedule none --criterion as_wbce \
-        --max-minutes "$ARMS_MINUTES" --out "$ARMS_OUT" "${ARMS_SIZE[@]}" \
-        ${GPU_CHECK_ARMS_EXTRA:-}
-    if [ -f "$ARMS_OUT/metrics.json" ]; then
-        cp "$ARMS_OUT/metrics.json" "$OUT/arms-full-metrics.json"
+
+# train_run NAME CAP_MINUTES RESERVE ARGS...: `chromoskl train` on $DATA, random split, for
+# min(CAP_MINUTES, what is left less TRAIN_OVERHEAD and RESERVE seconds) minutes of budget,
+# into $WORK/NAME; its metrics.json is copied to $OUT/NAME-metrics.json.
+train_run() {
+    local name=$1 cap=$2 reserve=$3
+    shift 3
+    if [ -z "$DATA" ] || [ ! -f "$DATA" ]; then
+        log "$name: no data file ($CARRY/LowRes_13434_overlapping_pairs_regenerated.h5)"
+        echo "| $name | skipped (no data) | 0 s | - |" >>"$STEPS"
+        return 0
     fi
-fi
+    local minutes timeout
+    minutes=$(awk -v left="$(left)" -v over="$TRAIN_OVERHEAD" -v res="$reserve" -v cap="$cap" \
+        'BEGIN { m = (left - over - res - 15) / 60; if (m > cap) m = cap; printf "%.2f", m }')
+    if awk -v m="$minutes" 'BEGIN { exit !(m < 0.1) }'; then
+        log "$name: skipped, $(left) s left"
+        echo "| $name | skipped (time) | 0 s | - |" >>"$STEPS"
+        return 0
+    fi
+    timeout=$(awk -v m="$minutes" -v over="$TRAIN_OVERHEAD" 'BEGIN { printf "%d", m * 60 + over }')
+    step "$name" "$timeout" "$reserve" "$PY" -m chromoskl.cli train --data "$DATA" \
+        --split random --device "$DEVICE" --max-minutes "$minutes" --out "$WORK/$name" "$@"
+    if [ -f "$WORK/$name/metrics.json" ]; then
+        cp "$WORK/$name/metrics.json" "$OUT/$name-metrics.json"
+    fi
+}
+RECIPE_RESERVE=$(awk -v m="$RECIPE_MINUTES_CAP" -v over="$TRAIN_OVERHEAD" \
+    'BEGIN { printf "%d", m * 60 + over + 15 }')
+# shellcheck disable=SC2086  # GPU_CHECK_ARMS_EXTRA is split on purpose
+train_run arms-full "$ARMS_MINUTES_CAP" "$RECIPE_RESERVE" --arch arms --lr 1e-3 \
+    --lr-schedule none --criterion as_wbce --ab-loss fixed --ab-decoding network \
+    --content-margin none "${ARMS_ARGS[@]}" ${GPU_CHECK_ARMS_EXTRA:-}
+train_run unet-recipe "$RECIPE_MINUTES_CAP" 0 --pommier-labels raw "${RECIPE_ARGS[@]}"
 
 # ------------------------------------------------------------------ summary
 summarise() {
@@ -290,11 +328,13 @@ for name in ("throughput", "throughput-bf16", "throughput-channels-last"):
         elif line.startswith("torch "):
             table += [line, ""]
     lines += ["", f"### {name}", ""] + (table or ["(no table: see the log)"])
-metrics = out / "arms-full-metrics.json"
-if metrics.is_file():
+for name in ("arms-full", "unet-recipe"):
+    metrics = out / f"{name}-metrics.json"
+    if not metrics.is_file():
+        continue
     m = json.loads(metrics.read_text())
     test = m.get("test", {})
-    lines += ["", "### arms-full", ""]
+    lines += ["", f"### {name}", ""]
     lines.append(
         f"- {m.get('arch')} on {m.get('n_train')} training / {m.get('n_test')} held-out "
         f"images ({m.get('split')}), {m.get('epochs_run')} epochs in {m.get('fit_seconds')} s "
@@ -326,7 +366,9 @@ EOF
     cat "$NOTES"
 } >"$OUT/summary.md"
 KEEP=(logs)
-if [ -d "$ARMS_OUT" ]; then KEEP+=(arms-full); fi
+for name in arms-full unet-recipe; do
+    if [ -d "$WORK/$name" ]; then KEEP+=("$name"); fi
+done
 tar -czf "$OUT/logs.tar.gz" -C "$WORK" --exclude='*.pt' "${KEEP[@]}" \
     || log "could not write logs.tar.gz"
 cat "$OUT/summary.md"

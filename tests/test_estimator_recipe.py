@@ -124,13 +124,29 @@ def test_class_weights_reach_cross_entropy(data):
     np.testing.assert_allclose(seg.criterion_.weight.cpu().numpy(), [0.1, 1.0, 1.0, 2.0])
 
 
-def test_estimator_with_cuda_if_present(data):
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device")
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_estimator_with_cuda(data):
     X, y = data
     seg = tiny(device="cuda", augment=Augmenter(random_state=0)).fit(X, y)
     assert next(seg.module_.parameters()).is_cuda
     assert seg.predict(X).shape == y.shape
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_data_recipe_on_cuda_in_bf16_predicts_float32(data):
+    """What ``chromoskl train --data`` sets, on a GPU: bf16, channels_last, content boxes."""
+    X, y = data
+    seg = tiny(device="cuda", max_epochs=3, batch_size=4, precision="bf16", channels_last=True,
+               content_margin=0, ab_loss="swap_invariant", ab_decoding="area",
+               lr_schedule="onecycle").fit(X, y)
+    assert next(seg.module_.parameters()).is_cuda
+    assert seg.module_.encoder[0][0].weight.dtype == torch.float32
+    proba = seg.predict_proba(X)
+    assert proba.dtype == np.float32 and proba.shape == (len(X), 4) + X.shape[1:]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+    assert np.isfinite(seg.history[:, "train_loss"]).all()
 
 
 def test_bf16_and_channels_last_train_and_predict_float32(data):
