@@ -29,6 +29,9 @@ from .decoding import decode_labels, swap_channels_by_area
 
 __all__ = ["PaddedInference"]
 
+#: Probabilities gathered on the device before one copy to the host.
+HOST_COPY_BYTES = 256 * 2**20
+
 
 class PaddedInference:
     """Mixin: ``infer`` pads to the network's divisor; ``predict*`` and ``score``."""
@@ -115,14 +118,25 @@ class PaddedInference:
         return self._proba_of_dataset(X) if proba is None else proba
 
     def _proba_of_dataset(self, X):
+        """Probabilities of every batch, computed on the device and copied to the host a few
+        times (every ``HOST_COPY_BYTES``), not once per batch: each copy makes the host wait
+        for the device."""
         nonlinearity = self._get_predict_nonlinearity()
-        chunks = []
-        # device="cpu" explicitly: skorch's default (and its cached forward during scoring)
+        host, pending, pending_bytes = [], [], 0
+        # device=device_ explicitly: skorch's default (and its cached forward during scoring)
         # would use the ``device`` parameter, which may be "auto".
-        for output in self.forward_iter(X, training=False, device="cpu"):
+        for output in self.forward_iter(X, training=False, device=self.device_):
             output = output[0] if isinstance(output, tuple) else output
-            chunks.append(nonlinearity(output).numpy())
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+            proba = nonlinearity(output)
+            pending.append(proba)
+            pending_bytes += proba.numel() * proba.element_size()
+            if pending_bytes >= HOST_COPY_BYTES:
+                host.append(torch.cat(pending).cpu().numpy())
+                pending, pending_bytes = [], 0
+        if pending:
+            host.append(torch.cat(pending).cpu().numpy())
+        proba = host[0] if len(host) == 1 else np.concatenate(host)
+        return proba.astype(np.float32, copy=False)
 
     def predict(self, X):
         """Label masks, (n, H, W) uint8: 0 background, 1 A, 2 B, 3 overlap.

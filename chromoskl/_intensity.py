@@ -64,11 +64,16 @@ def intensity_ranges(images, *, name: str = "X") -> np.ndarray:
     ranges = np.empty((len(array), 2))
     for start in range(0, len(array), MAX_IMAGES):
         block = np.asarray(array[start : start + MAX_IMAGES], dtype=np.float64)
-        with warnings.catch_warnings():  # all NaN: the estimator's own check says so
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ranges[start : start + len(block)] = np.nanpercentile(
-                block.reshape(len(block), -1), PERCENTILES, axis=1
-            ).T
+        flat = block.reshape(len(block), -1)
+        if np.isnan(flat).any():
+            with warnings.catch_warnings():  # all NaN: the estimator's own check says so
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ranges[start : start + len(block)] = np.nanpercentile(
+                    flat, PERCENTILES, axis=1
+                ).T
+        else:
+            # the same numbers, in one vectorised call: nanpercentile goes image by image
+            ranges[start : start + len(block)] = np.percentile(flat, PERCENTILES, axis=1).T
     return ranges
 
 

@@ -1,8 +1,10 @@
-"""The estimator's training loop: a wall-clock budget, and losses read once per epoch.
+"""The estimator's training loop: a wall-clock budget, losses read once per epoch, and the
+network's train/eval mode set only when it changes.
 
 skorch's loop reads every batch's loss with ``loss.item()``, which makes the host wait for
-the device at every step, and knows only ``max_epochs``. This mixin changes the two, and
-nothing else of skorch's ``NeuralNet``.
+the device at every step, sets the mode of every submodule before every batch, and knows
+only ``max_epochs``. This mixin changes the three, and nothing else of skorch's
+``NeuralNet``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,22 @@ class BudgetedTraining:
       fit counts the time of the epochs already in its history.
     - Each training batch's loss stays a tensor until the epoch ends, then all are read at
       once; with ``verbose >= 2`` (a progress bar that shows each loss) they are read at once.
+    - ``module.train(mode)`` runs only when the module's mode is not ``mode`` already.
     """
+
+    def _set_training(self, training=True):
+        """skorch's ``_set_training``, skipped for a module already in that mode.
+
+        skorch calls it before every batch; ``nn.Module.train`` walks every submodule (0.13 ms
+        for the U-Net, 0.5 ms for ARMS Net on this project's CPU), which on a GPU is host
+        time that the device waits through. Everything in chromoskl that changes a
+        network's mode sets it back on the whole network, so the top module's flag is the
+        mode of all of it.
+        """
+        for name in self._modules:
+            module = getattr(self, name + "_")
+            if module.training != training:
+                module.train(training)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Start the clock of ``max_minutes``, less the time of epochs already trained."""
