@@ -94,7 +94,8 @@ def _refuse_channels_last(shape: tuple, name: str) -> None:
 
 
 def check_images(X, *, name: str = "X") -> np.ndarray:
-    """Return images as a float32 array of shape (n, C, H, W), every value finite.
+    """Return images as a C-contiguous float32 array of shape (n, C, H, W), every value
+    finite.
 
     Parameters
     ----------
@@ -117,7 +118,8 @@ def check_images(X, *, name: str = "X") -> np.ndarray:
     array = check_image_array(X, name=name)
     if array.ndim == 3:
         array = array[:, None]
-    array = array.astype(np.float32, copy=False)
+    # contiguous: torch.from_numpy refuses views with negative strides, such as X[::-1]
+    array = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(array).all():
         bad = int(np.count_nonzero(~np.isfinite(array)))
         raise ValueError(
@@ -163,7 +165,7 @@ def integer_labels(y, *, n_classes: int = N_CLASSES, name: str = "y") -> np.ndar
                 "non-integer values (NaN, inf or fractions). Labels are classes, not "
                 "probabilities: use y.argmax(axis=1) on one-hot or probability maps."
             )
-    return array.astype(np.int64, copy=False)
+    return np.ascontiguousarray(array, dtype=np.int64)
 
 
 def check_labels(y, *, n_classes: int = N_CLASSES, name: str = "y", ndims=(3,)) -> np.ndarray:

@@ -65,3 +65,61 @@ def test_batch_losses_are_recorded_as_floats_equal_to_reading_each_step():
     np.testing.assert_allclose(a, b, rtol=1e-6)
     np.testing.assert_allclose(deferred.history[:, "train_loss"],
                                stepwise.history[:, "train_loss"], rtol=1e-6)
+
+
+def test_the_network_mode_is_set_when_it_changes_not_every_batch(monkeypatch):
+    X, y = toy_data(16, (20, 24))
+    seg = tiny(max_epochs=1, batch_size=4).fit(X, y)  # 4 batches an epoch
+    seg.predict_proba(X)  # leaves the network in eval mode
+    calls = []
+    original = type(seg.module_).train
+
+    def counting_train(module, mode=True):
+        calls.append(mode)
+        return original(module, mode)
+
+    monkeypatch.setattr(type(seg.module_), "train", counting_train)
+    seg.partial_fit(X, y, epochs=2)  # 8 training batches
+    assert seg.module_.training and calls.count(True) == 1
+    calls.clear()
+    proba = seg.predict_proba(X)
+    assert not seg.module_.training and False in calls
+    # every submodule follows: BatchNorm uses its running statistics in prediction
+    assert not any(m.training for m in seg.module_.modules())
+    np.testing.assert_array_equal(proba, seg.predict_proba(X[::-1])[::-1])
+
+
+def test_probabilities_copied_to_the_host_in_blocks_equal_one_copy(monkeypatch):
+    import chromoskl._inference as inference
+
+    X, y = toy_data(16, (20, 24))
+    seg = tiny(max_epochs=1, batch_size=4).fit(X, y)
+    whole = seg.predict_proba(X)
+    one_batch_bytes = 4 * 4 * 20 * 24 * 4
+    monkeypatch.setattr(inference, "HOST_COPY_BYTES", 2 * one_batch_bytes)  # 2 blocks
+    blocks = seg.predict_proba(X)
+    assert blocks.dtype == np.float32 and blocks.shape == whole.shape
+    np.testing.assert_array_equal(blocks, whole)
+    monkeypatch.setattr(inference, "HOST_COPY_BYTES", 1)  # a block per batch
+    np.testing.assert_array_equal(seg.predict_proba(X), whole)
+
+
+def test_per_image_grey_ranges_match_nanpercentile_with_and_without_nan():
+    from chromoskl._intensity import PERCENTILES, intensity_ranges
+
+    images = np.random.default_rng(0).gamma(2.0, 30.0, size=(5, 12, 9)).astype(np.float32)
+    expected = np.nanpercentile(images.reshape(5, -1).astype(np.float64), PERCENTILES, axis=1).T
+    np.testing.assert_allclose(intensity_ranges(images), expected, rtol=1e-12)
+    images[2, 3, 4] = np.nan
+    expected[2] = np.nanpercentile(images[2].astype(np.float64), PERCENTILES)
+    np.testing.assert_allclose(intensity_ranges(images), expected, rtol=1e-12)
+
+
+def test_views_with_negative_strides_train_and_predict():
+    X, y = toy_data(16, (20, 24))
+    forward = tiny(max_epochs=1, batch_size=4, iterator_train__shuffle=False)
+    backward = tiny(max_epochs=1, batch_size=4, iterator_train__shuffle=False)
+    forward.fit(np.ascontiguousarray(X[::-1, :, ::-1]), np.ascontiguousarray(y[::-1, :, ::-1]))
+    backward.fit(X[::-1, :, ::-1], y[::-1, :, ::-1])  # views: torch.from_numpy refuses them
+    np.testing.assert_array_equal(backward.predict_proba(X[:, ::-1]),
+                                  forward.predict_proba(np.ascontiguousarray(X[:, ::-1])))
