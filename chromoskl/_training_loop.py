@@ -37,9 +37,9 @@ class BudgetedTraining:
         network's mode sets it back on the whole network, so the top module's flag is the
         mode of all of it.
         """
-        for name in self._modules:
+        for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
-            if module.training != training:
+            if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):

@@ -86,6 +86,7 @@ def test_the_network_mode_is_set_when_it_changes_not_every_batch(monkeypatch):
     assert not seg.module_.training and False in calls
     # every submodule follows: BatchNorm uses its running statistics in prediction
     assert not any(m.training for m in seg.module_.modules())
+    assert not seg.criterion_.training  # the criteria follow too, as in skorch
     np.testing.assert_array_equal(proba, seg.predict_proba(X[::-1])[::-1])
 
 
