@@ -243,8 +243,7 @@ step throughput-channels-last "$TP_VARIANT_CAP" 240 "$PY" benchmarks/throughput.
 if [ "$SMOKE" = 1 ]; then
     ARMS_ARGS=(--max-samples 64 --epochs 2 --batch-size 8 --module base_channels=4
         --module depth=2)
-    RECIPE_ARGS=(--max-samples 64 --epochs 2 --batch-size 8 --module base_channels=4
-        --module depth=2)
+    RECIPE_ARGS=("${ARMS_ARGS[@]}")
     ARMS_MINUTES_CAP=0.2
     RECIPE_MINUTES_CAP=0.2
     TRAIN_OVERHEAD=60
