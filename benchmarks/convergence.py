@@ -135,6 +135,12 @@ RECIPES = {
     # `chromoskl train --data`'s recipe on the raw labels (A by size where they name it so)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw": {**BOXES_EDGE, **SWAP_INVARIANT,
                                                    "labels": "raw"},
+    # the scores are IoUs: add the Lovász-softmax surrogate of the IoU (Berman et al. 2018)
+    # to Dice + edge CE, each weighted 1
+    "bf16_cl_all_crop0_edge4_lovasz_raw": {**BOXES_EDGE, "criterion": "combined",
+                                           "criterion__losses": ("dice", "edge_ce", "lovasz"),
+                                           "criterion__weights": (1.0, 1.0, 1.0),
+                                           "labels": "raw"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},

@@ -18,6 +18,7 @@ from chromoskl.losses import (
     CombinedLoss,
     DiceLoss,
     FocalLoss,
+    LovaszSoftmaxLoss,
     TverskyLoss,
     WeightedBCELoss,
     adaptive_smooth_weights,
@@ -58,6 +59,11 @@ HAND_CASES = [
     # Tversky 0.3/0.7, smooth 0: class 0 TP 1/2, FP 3/4, FN 1/2 -> 0.5 / 1.075;
     # class 1 TP 1/4, FP 1/2, FN 3/4 -> 0.25 / 0.925.
     ("tversky", {"alpha": 0.3, "beta": 0.7, "smooth": 0.0}, 1.0 - (0.5 / 1.075 + 0.25 / 0.925) / 2),
+    # Lovász-softmax: errors |p - onehot| sorted down. Class 0: pixel 1 (0.75, not class 0),
+    # pixel 0 (0.5, class 0); Jaccard losses after each 1 - 1/2, 1 - 0/2 -> steps 1/2, 1/2;
+    # 0.75/2 + 0.5/2 = 0.625. Class 1: pixel 1 (0.75, class 1), pixel 0 (0.5); 1 - 0/1,
+    # 1 - 0/2 -> steps 1, 0; 0.75. Mean over the classes 0.6875.
+    ("lovasz", {}, 0.6875),
     # Dice (smooth 1) + CE.
     ("dice_ce", {}, 1.0 - (8 / 13 + 6 / 11) / 2 + 1.5 * LN2),
     # 0.5 Dice (smooth 1) + 2 CE.
@@ -225,6 +231,26 @@ def test_perfect_prediction_gives_near_zero_overlap_loss(name):
     assert LOSSES[name]()(y_pred, y_true).item() == pytest.approx(0.0, abs=1e-6)
 
 
+def test_lovasz_on_hard_predictions_is_one_minus_the_iou():
+    # At predictions of 0 or 1 the Lovász extension equals the Jaccard loss itself: per image,
+    # 1 - IoU of each class, averaged over the classes and then the images.
+    generator = torch.Generator().manual_seed(0)
+    y_true = torch.randint(0, 4, (3, 6, 5), generator=generator)
+    y_hard = torch.where(torch.rand(3, 6, 5, generator=generator) < 0.3,
+                         torch.randint(0, 4, (3, 6, 5), generator=generator), y_true)
+    logits = 40.0 * F.one_hot(y_hard, 4).permute(0, 3, 1, 2).float()
+    expected = []
+    for truth, guess in zip(y_true, y_hard):
+        for c in range(4):
+            union = ((truth == c) | (guess == c)).sum().item()
+            inter = ((truth == c) & (guess == c)).sum().item()
+            expected.append(1.0 - inter / union if union else 0.0)
+    assert LovaszSoftmaxLoss()(logits, y_true).item() == pytest.approx(
+        sum(expected) / len(expected), abs=1e-5)
+    assert LovaszSoftmaxLoss()(40.0 * F.one_hot(y_true, 4).permute(0, 3, 1, 2).float(),
+                               y_true).item() == pytest.approx(0.0, abs=1e-6)
+
+
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_absent_class_gives_finite_loss_and_gradients(name):
     # 4 classes with classes 2 and 3 absent; 2 classes with only class 0 present.
@@ -363,9 +389,10 @@ def test_bad_constructor_arguments(cls, kwargs, error):
 def test_resolve_criterion():
     assert resolve_criterion("Dice") is DiceLoss
     assert resolve_criterion("AS_WBCE") is AdaptiveSmoothWBCELoss
+    assert resolve_criterion("Lovasz") is LovaszSoftmaxLoss
     assert resolve_criterion(nn.CrossEntropyLoss) is nn.CrossEntropyLoss
     with pytest.raises(ValueError, match="as_wbce, bce, ce, combined"):
-        resolve_criterion("lovasz")
+        resolve_criterion("lovász")
     for bad in (DiceLoss(), 3, None, int):
         with pytest.raises(TypeError, match="loss name"):
             resolve_criterion(bad)

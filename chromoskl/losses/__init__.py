@@ -19,6 +19,9 @@ Attention U-Net thesis (Lemma 2023) trains with MSE (``"mse"``); the Attention U
 (Passos Martins and Ygé 2024) compare cross-entropy, focal and Dice losses (``"ce"``,
 ``"focal"``, ``"dice"``) and name Tversky as future work (``"tversky"``).
 
+``"lovasz"`` (:class:`LovaszSoftmaxLoss`, kornia's Lovász-softmax; Berman et al. 2018) is a
+surrogate of the IoU that chromoskl's scores measure; none of the papers trains with it.
+
 ``"edge_ce"`` (:class:`EdgeWeightedCELoss`) is chromoskl's own: cross-entropy that weighs the
 edges between A, B and their overlap more, after U-Net's weight map; ``"dice_edge_ce"``
 (:class:`DiceEdgeCELoss`) adds Dice to it.
@@ -48,6 +51,7 @@ from ._modules import (
     DiceEdgeCELoss,
     DiceLoss,
     FocalLoss,
+    LovaszSoftmaxLoss,
     MSELoss,
     TverskyLoss,
     labels_already_checked,
@@ -73,6 +77,7 @@ __all__ = [
     "MSELoss",
     "DiceLoss",
     "FocalLoss",
+    "LovaszSoftmaxLoss",
     "TverskyLoss",
     "CombinedLoss",
     "DiceEdgeCELoss",

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
+from kornia.losses import lovasz_softmax_loss
 from torch import nn
 
 from ..exceptions import UnknownNameError
@@ -103,6 +104,28 @@ class DiceLoss(nn.Module):
         y_true = _check_inputs(y_pred, y_true)
         probs = F.softmax(_as_float(y_pred), dim=1)
         return 1.0 - soft_dice_score(probs, _one_hot(y_true, probs), self.smooth).mean()
+
+
+class LovaszSoftmaxLoss(nn.Module):
+    """Lovász-softmax loss (``"lovasz"``): a convex surrogate of ``1 - IoU`` per class.
+
+    Calls kornia's ``lovasz_softmax_loss`` on float32 logits (mixed-precision logits are cast
+    first, as for every loss here, so that the sort over the errors is not done at 8 bits of
+    mantissa). kornia scores each image on its own and averages the classes, every class
+    counted, then the images; chromoskl's IoU metrics pool the pixels of all images, so this
+    loss is a per-image stand-in for what is scored, as the paper recommends for segmentation.
+    It has no parameters of its own; weigh it against others with ``"combined"``, e.g.
+    ``criterion="combined", criterion__losses=("dice", "edge_ce", "lovasz")``.
+
+    References
+    ----------
+    M. Berman, A. Rannen Triki, M. B. Blaschko. The Lovász-Softmax loss: A tractable surrogate
+    for the optimization of the intersection-over-union measure in neural networks. CVPR 2018.
+    """
+
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        y_true = _check_inputs(y_pred, y_true)
+        return lovasz_softmax_loss(_as_float(y_pred), y_true)
 
 
 class FocalLoss(nn.Module):
@@ -260,6 +283,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "dice": DiceLoss,
     "focal": FocalLoss,
     "tversky": TverskyLoss,
+    "lovasz": LovaszSoftmaxLoss,
     "dice_ce": CombinedLoss,
     "dice_edge_ce": DiceEdgeCELoss,
     "combined": CombinedLoss,
