@@ -141,6 +141,9 @@ RECIPES = {
                                            "criterion__losses": ("dice", "edge_ce", "lovasz"),
                                            "criterion__weights": (1.0, 1.0, 1.0),
                                            "labels": "raw"},
+    # the same recipe on the Attention U-Net (Oktay et al. 2018) at the same widths and depth
+    "bf16_cl_all_crop0_edge4_raw_attention": {**BOXES_EDGE, "labels": "raw",
+                                              "arch": "attention_unet"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},

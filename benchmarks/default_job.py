@@ -42,6 +42,9 @@ VARIANTS = {
     "e6": {"epochs": 6},
     "e7": {"epochs": 7},
     "batch32": {"batch_size": 32},
+    # a narrower network: base width 12 is 0.56x the multiply-adds of 16 (yet no faster on
+    # this CPU's bfloat16 kernels, benchmarks/RESULTS.md)
+    "base12": {"module": {"unet": {"base_channels": 12, "depth": 4}}},
 }
 SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
           "ab_swapped_share")
