@@ -144,6 +144,8 @@ RECIPES = {
     # the same recipe on the Attention U-Net (Oktay et al. 2018) at the same widths and depth
     "bf16_cl_all_crop0_edge4_raw_attention": {**BOXES_EDGE, "labels": "raw",
                                               "arch": "attention_unet"},
+    # one-cycle's peak rate doubled (2e-2): more of the noise that keeps the test side up
+    "bf16_cl_all_crop0_edge4_raw_lr2e-2": {**BOXES_EDGE, "labels": "raw", "lr": 2e-2},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
