@@ -113,7 +113,7 @@ class LovaszSoftmaxLoss(nn.Module):
     first, as for every loss here, so that the sort over the errors is not done at 8 bits of
     mantissa). kornia scores each image on its own and averages the classes, every class
     counted, then the images; chromoskl's IoU metrics pool the pixels of all images, so this
-    loss is a per-image stand-in for what is scored, as the paper recommends for segmentation.
+    loss is a per-image stand-in for what is scored.
     It has no parameters of its own; weigh it against others with ``"combined"``, e.g.
     ``criterion="combined", criterion__losses=("dice", "edge_ce", "lovasz")``.
 
