@@ -30,10 +30,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import h5py
 import numpy as np
 from scipy import ndimage
 
+from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.splits import holdout_indices
 
 DEFAULT_DATA = (
@@ -121,20 +121,19 @@ def main(argv=None):
                         choices=("raw", "cleaned"))
     parser.add_argument("--seed", type=int, default=0, help="the random split's seed")
     args = parser.parse_args(argv)
-    with h5py.File(args.data, "r") as file:
-        raw = file["dataset_1"][..., 1]
-        every = {"raw": np.where(raw == 4, 0, raw).astype(np.uint8),
-                 "cleaned": file["labels_cleaned"][:]}
-        pair = file["pair_index"][:].astype(np.int64)
-        groups = (pair * 1_000_000 + file["angle_a_deg"][:].astype(np.int64) * 1_000
-                  + file["angle_b_deg"][:].astype(np.int64))
-        shifts = np.stack([file["shift_u"][:], file["shift_v"][:]], axis=1)
-    # the split of benchmarks/convergence.py --split random --seed SEED
-    train, test, _ = holdout_indices(len(groups), pair, kind="random", random_state=args.seed)
     print("| labels | test images | overlap IoU, nearest placement | overlap IoU, best sibling |")
     print("|---|---|---|---|")
     for name in args.labels:
-        r = oracle_scores(every[name], groups, shifts, train, test)
+        data = load_overlapping_chromosomes(args.data, labels=name)
+        pair = data.pair_index.astype(np.int64)
+        # a placement group: one pair at one pair of angles (as in label_consistency.py)
+        groups = (pair * 1_000_000 + data.angle_a_deg.astype(np.int64) * 1_000
+                  + data.angle_b_deg.astype(np.int64))
+        shifts = np.stack([data.shift_u, data.shift_v], axis=1)
+        # the split of benchmarks/convergence.py --split random --seed SEED
+        train, test, _ = holdout_indices(len(pair), pair, kind="random",
+                                         random_state=args.seed)
+        r = oracle_scores(data.labels, groups, shifts, train, test)
         print(f"| {name} | {r['test_images']} ({r['without_a_training_sibling']} without a "
               f"training sibling) | {r['overlap_iou_nearest']:.3f} | "
               f"{r['overlap_iou_best']:.3f} |", flush=True)
