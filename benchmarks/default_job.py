@@ -45,6 +45,13 @@ VARIANTS = {
     # a narrower network: base width 12 is 0.56x the multiply-adds of 16 (yet no faster on
     # this CPU's bfloat16 kernels, benchmarks/RESULTS.md)
     "base12": {"module": {"unet": {"base_channels": 12, "depth": 4}}},
+    # base width 8 (0.25x the multiply-adds; 1.9x the training steps per second of 16 in
+    # bfloat16 on this CPU), and the recipe's widths with the second level narrowed to 16
+    "base8": {"module": {"unet": {"base_channels": 8, "depth": 4}}},
+    "base8_e10": {"module": {"unet": {"base_channels": 8, "depth": 4}}, "epochs": 10},
+    "base8_e12": {"module": {"unet": {"base_channels": 8, "depth": 4}}, "epochs": 12},
+    "narrow16": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}},
+    "narrow16_e12": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}, "epochs": 12},
 }
 SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
           "ab_swapped_share")
