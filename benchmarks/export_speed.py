@@ -1,10 +1,10 @@
 """Inference images/s: ``ChromosomeSegmenter.predict_proba`` against its exported files.
 
-One process, one model: the command line's default network (``RECIPES["generated"]``: U-Net
-of 4 poolings, 16 base channels, channels-last, area decoding), fitted for one epoch on 64
-generated pairs (untimed; the speed does not depend on the weights), then exported with
-``seg.export`` to ONNX and to TorchScript. On ``--n-images`` generated images of Pommier's
-size (94x93), side by side:
+One process, one model: the command line's default network (``RECIPES["generated"]``: U-Net of
+4 poolings, 8 base channels since session 31 and 16 before, channels-last, area decoding),
+fitted for one epoch on 64 generated pairs (untimed; the speed does not depend on the weights),
+then exported with ``seg.export`` to ONNX and to TorchScript. On ``--n-images`` generated
+images of Pommier's size (94x93), side by side:
 
 - **pytorch**: ``seg.predict_proba(X)``, numpy in, numpy out (the estimator's checks,
   batching by ``batch_size``, padding, softmax and A/B exchange included);
