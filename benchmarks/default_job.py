@@ -33,6 +33,7 @@ VARIANTS = {
     "dihedral": {"augment": True},
     "batch32_e10": {"batch_size": 32, "epochs": 10},
     "n2000_e6": {"n_samples": 2000, "epochs": 6},
+    "n2000": {"n_samples": 2000},
     # content boxes: on the generated pairs' noisy background each box is the whole image,
     # so this variant only estimates BatchNorm's statistics again after fit
     "boxes": {"content_margin": 0},
