@@ -39,16 +39,16 @@ VARIANTS = {
     "boxes": {"content_margin": 0},
     "dice_ce": {"criterion": "dice_ce"},
     "dice_ce_boxes": {"criterion": "dice_ce", "content_margin": 0},
-    # shorter and longer runs, for a slower machine's 90 s
+    # other epoch counts: fewer for a slower machine's 90 s, more for what they buy
     "e6": {"epochs": 6},
     "e7": {"epochs": 7},
+    "e10": {"epochs": 10},
+    "e12": {"epochs": 12},
     "batch32": {"batch_size": 32},
-    # the recipe's base width before session 31 (16), and 12 (0.56x the multiply-adds of 16,
+    # the recipe's base width until 2026-12-04 (16), and 12 (0.56x the multiply-adds of 16,
     # yet no faster on this CPU's bfloat16 kernels, benchmarks/RESULTS.md)
     "base16": {"module": {"unet": {"base_channels": 16, "depth": 4}}},
     "base12": {"module": {"unet": {"base_channels": 12, "depth": 4}}},
-    "e10": {"epochs": 10},
-    "e12": {"epochs": 12},
     # base width 16 with the second level narrowed to 16 channels (as fast as base width 8)
     "narrow16": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}},
     "narrow16_e12": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}, "epochs": 12},
