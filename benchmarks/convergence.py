@@ -151,8 +151,8 @@ RECIPES = {
     # the budget, if the capacity holds
     "bf16_cl_all_crop0_edge4_raw_width8": {**BOXES_EDGE, "labels": "raw",
                                            "module__base_channels": 8},
-    # width 16 at full resolution, the second level narrowed to 16: as fast as width 8 per
-    # step (the two full-resolution levels cost most), more capacity where the edges are
+    # width 16 at full resolution and width 8's channels below it: as fast as width 8 per
+    # step (the full- and half-resolution levels cost most), width 16 where the edges are
     "bf16_cl_all_crop0_edge4_raw_narrow16": {**BOXES_EDGE, "labels": "raw",
                                              "module__channels": [16, 16, 32, 64, 128]},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},

@@ -49,7 +49,7 @@ VARIANTS = {
     # yet no faster on this CPU's bfloat16 kernels, benchmarks/RESULTS.md)
     "base16": {"module": {"unet": {"base_channels": 16, "depth": 4}}},
     "base12": {"module": {"unet": {"base_channels": 12, "depth": 4}}},
-    # base width 16 with the second level narrowed to 16 channels (as fast as base width 8)
+    # width 16 at full resolution and width 8's channels below it (as fast as base width 8)
     "narrow16": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}},
     "narrow16_e12": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}, "epochs": 12},
 }
