@@ -155,6 +155,10 @@ RECIPES = {
     # step (the full- and half-resolution levels cost most), width 16 where the edges are
     "bf16_cl_all_crop0_edge4_raw_narrow16": {**BOXES_EDGE, "labels": "raw",
                                              "module__channels": [16, 16, 32, 64, 128]},
+    # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
+    "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
+        **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
+        "module__channels": [16, 16, 32, 64, 128]},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
