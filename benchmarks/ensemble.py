@@ -1,0 +1,88 @@
+"""An ensemble of saved segmenters on Pommier's real data: each model's scores, and the scores
+of their class probabilities averaged.
+
+Averaging the softmax outputs of independently trained networks is the plainest ensemble
+(Lakshminarayanan et al. 2017 average the predictive distributions of networks that differ
+only in their random start). Here the models may differ in anything (recipe, network, seed);
+each must have been trained on the training side of the same hold-out, and they are scored on
+its test side (``chromoskl.splits.holdout_indices``, 20 %, the seed of
+``benchmarks/convergence.py``, which writes the models with ``--save-models``).
+
+The A/B naming is made comparable before the mean: each model's ``predict_proba`` with
+``ab_decoding="area"`` names the smaller chromosome of its own argmax A, and a model trained
+with fixed labels names A as the labels do (the smaller in 98 % of the raw labels). The mean
+is decoded as the first model decodes (``labels_from_proba``).
+
+Command (from the repository root, after ``pip install .``)::
+
+    python benchmarks/ensemble.py runs/g32/*-grouped.pt --split grouped --labels raw
+
+Nothing is asserted: numbers go to ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from chromoskl import ChromosomeSegmenter
+from chromoskl.datasets import load_overlapping_chromosomes
+from chromoskl.metrics import segmentation_scores
+from chromoskl.splits import holdout_indices
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
+)
+SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
+          "ab_swapped_share")
+
+
+def scored(labels, predicted) -> dict:
+    scores = segmentation_scores(labels, predicted)
+    return {k: round(scores[k], 4) for k in SCORES}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path, help="files written by save()")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", default="random", choices=("random", "grouped"))
+    parser.add_argument("--labels", default="raw", choices=("raw", "cleaned"))
+    parser.add_argument("--seed", type=int, default=0, help="the hold-out's random_state")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tta", action="store_true",
+                        help="each model's probabilities averaged over the 8 flips/rotations")
+    parser.add_argument("--out", type=Path, help="write the scores here as JSON")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    data = load_overlapping_chromosomes(args.data, labels=args.labels)
+    _, test, kind = holdout_indices(len(data.images), data.groups, kind=args.split,
+                                    random_state=args.seed)
+    images, labels = data.images[test], data.labels[test]
+    models = [ChromosomeSegmenter.load(path, tta=args.tta) for path in args.models]
+    results, mean = {}, None
+    for path, model in zip(args.models, models):
+        started = time.monotonic()
+        proba = model.predict_proba(images)
+        results[path.name] = {**scored(labels, model.labels_from_proba(proba)),
+                              "predict_s": round(time.monotonic() - started, 1)}
+        mean = proba if mean is None else mean + proba
+        print(path.name, json.dumps(results[path.name]), flush=True)
+    mean /= len(models)
+    results["mean of the probabilities"] = scored(labels, models[0].labels_from_proba(mean))
+    print("mean of the probabilities", json.dumps(results["mean of the probabilities"]))
+    report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
+              "tta": args.tta, "scores": results}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
