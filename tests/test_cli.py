@@ -11,7 +11,7 @@ import torch
 from skimage import io
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.cli import main
+from chromoskl.cli import _training_settings, build_parser, main
 from chromoskl.datasets import make_overlapping_chromosomes
 
 SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8", "--module", "depth=2",
@@ -171,6 +171,21 @@ def test_a_data_file_trains_on_content_boxes_by_default(tmp_path):
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert seg.content_margin == 0 and seg.box_norm_stats_
     assert seg.criterion == "dice_edge_ce"
+    # the --module sizes, not the recipe's channels, built the network: 2 poolings, width 4
+    assert seg.module_.input_divisor == 4
+    assert seg.module_.head.in_channels == 4
+
+
+@pytest.mark.parametrize("module, expected", [
+    ([], {"base_channels": 16, "depth": 4, "channels": [16, 16, 32, 64, 128]}),
+    (["base_channels=4"], {"base_channels": 4, "depth": 4}),
+    (["depth=2"], {"base_channels": 16, "depth": 2}),
+    (["channels=[8, 8, 16]"], {"base_channels": 16, "depth": 4, "channels": [8, 8, 16]}),
+])
+def test_the_file_recipes_channels_yield_to_a_size_asked_for(module, expected):
+    args = build_parser().parse_args(
+        ["train", "--data", "pairs.h5", *[a for m in module for a in ("--module", m)]])
+    assert _training_settings(args)["module"] == expected
 
 
 def test_content_margin_none_runs_whole_images(tmp_path):
