@@ -28,18 +28,12 @@ import time
 from pathlib import Path
 
 import torch
+from score_model import DEFAULT_DATA, SCORES  # the sibling script's (run from benchmarks/)
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.datasets import load_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
-
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/LowRes_13434_overlapping_pairs_regenerated.h5"
-)
-SCORES = ("overlap_iou", "chromosome_a_iou", "chromosome_b_iou", "chromosome_a_iou_any_order",
-          "ab_swapped_share")
 
 
 def scored(labels, predicted) -> dict:
