@@ -15,7 +15,7 @@ is decoded as the first model decodes (``labels_from_proba``).
 
 Command (from the repository root, after ``pip install .``)::
 
-    python benchmarks/ensemble.py runs/g32/*-grouped.pt --split grouped --labels raw
+    python benchmarks/ensemble.py runs/g32/*"-grouped by chromosome pair.pt" --split grouped
 
 Nothing is asserted: numbers go to ``benchmarks/RESULTS.md``.
 """
