@@ -160,6 +160,11 @@ RECIPES = {
     # of 16-16-32-64-128)
     "bf16_cl_all_crop0_edge4_raw_full32": {**BOXES_EDGE, "labels": "raw",
                                            "module__channels": [32, 16, 32, 64, 128]},
+    # the narrow network from another random start (the estimator's ``random_state`` only; the
+    # hold-out stays ``--seed``'s): a second member for an ensemble that differs only in its start
+    "bf16_cl_all_crop0_edge4_raw_narrow16_start1": {**BOXES_EDGE, "labels": "raw",
+                                                    "module__channels": [16, 16, 32, 64, 128],
+                                                    "random_state": 1},
     # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
@@ -236,9 +241,10 @@ def run_recipe(name, data, split, args):
         train = rng.choice(train, size=min(args.n_train, len(train)), replace=False)
     watch = rng.choice(test, size=min(args.eval_images, len(test)), replace=False)
     curve = HeldOutCurve(data.images[watch], labels[watch], args.eval_every)
+    estimator_params.setdefault("random_state", args.seed)
     seg = ChromosomeSegmenter(
         **estimator_params, max_epochs=10_000, max_minutes=args.minutes, device=args.device,
-        random_state=args.seed, verbose=args.verbose, callbacks=[*callbacks, ("curve", curve)],
+        verbose=args.verbose, callbacks=[*callbacks, ("curve", curve)],
     )
     started = time.monotonic()
     seg.fit(data.images[train], labels[train], groups=data.groups[train])
