@@ -42,7 +42,7 @@ def add_karyogram_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("inputs", type=Path, nargs="+",
                         help="metaphase images: TIFF (raw 12/16-bit), PNG, JPEG")
     parser.add_argument("--segmenter", type=Path, required=True,
-                        help="a segmenter written by chromoskl train")
+                        help="a segmenter written by chromoskl train or chromoskl ensemble")
     parser.add_argument("--classifier", type=Path, required=True,
                         help="a fitted classifier pipeline saved by joblib.dump (see "
                         "chromoskl classify)")
@@ -53,7 +53,7 @@ def add_karyogram_parser(commands) -> argparse.ArgumentParser:
 
 def run_karyogram(args) -> int:
     """Run ``chromoskl karyogram``; return the exit status."""
-    from . import ChromosomeSegmenter
+    from .ensemble import load_segmenter
     from .metaphase import save_gallery, save_overlay
     from .recognition import karyotype_metaphase
 
@@ -61,7 +61,7 @@ def run_karyogram(args) -> int:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
     classifier = load_classifier(args.classifier)
-    segmenter = ChromosomeSegmenter.load(args.segmenter)
+    segmenter = load_segmenter(args.segmenter)
     separator, settings = separator_from_args(args, segmenter)
     settings = {"segmenter": str(args.segmenter), "classifier": str(args.classifier),
                 **settings}

@@ -105,8 +105,8 @@ def add_separate_parser(commands) -> argparse.ArgumentParser:
                         help="metaphase images: TIFF (raw 12/16-bit), PNG, JPEG; RGB is "
                         "turned grey")
     parser.add_argument("--model", type=Path,
-                        help="a segmenter written by chromoskl train; without it, touching "
-                        "or crossing chromosomes stay one mask each")
+                        help="a segmenter written by chromoskl train or chromoskl ensemble; "
+                        "without it, touching or crossing chromosomes stay one mask each")
     parser.add_argument("--out", type=Path, default=Path("chromoskl-separated"))
     add_separator_options(parser)
     return parser
@@ -139,13 +139,13 @@ def _measurements(result, seconds: float, path: Path, settings: dict) -> dict:
 
 def run_separate(args) -> int:
     """Run ``chromoskl separate``; return the exit status."""
-    from . import ChromosomeSegmenter
+    from .ensemble import load_segmenter
     from .metaphase import save_gallery, save_overlay
 
     for path in args.inputs:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
-    segmenter = None if args.model is None else ChromosomeSegmenter.load(args.model)
+    segmenter = None if args.model is None else load_segmenter(args.model)
     separator, settings = separator_from_args(args, segmenter)
     settings = {"model": None if args.model is None else str(args.model), **settings}
     if segmenter is None:

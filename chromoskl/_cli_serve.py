@@ -37,7 +37,7 @@ def add_serve_parser(commands) -> argparse.ArgumentParser:
         "masks and measurements to download. Needs Flask: pip install \"chromoskl[web]\".",
     )
     parser.add_argument("--model", type=Path, required=True,
-                        help="a segmenter written by chromoskl train")
+                        help="a segmenter written by chromoskl train or chromoskl ensemble")
     parser.add_argument("--classifier", type=Path,
                         help="a chromosome classifier saved with joblib.dump: adds classes and "
                         "a karyogram (a ChromosomeClassifier needs chromoskl[recognition])")
@@ -61,15 +61,15 @@ def run_serve(args) -> int:
         raise UsageError('serve needs Flask: pip install "chromoskl[web]"') from None
     from werkzeug.serving import run_simple
 
-    from . import ChromosomeSegmenter
     from ._cli_karyogram import load_classifier
+    from .ensemble import load_segmenter
     from .web import create_app
 
     if args.max_pixels < 1:
         raise UsageError(f"--max-pixels must be a positive integer, got {args.max_pixels}")
     if not args.model.is_file():
         raise FileNotFoundError(f"no such model file: {args.model}")
-    segmenter = ChromosomeSegmenter.load(args.model)
+    segmenter = load_segmenter(args.model)
     classifier = None if args.classifier is None else load_classifier(args.classifier)
     separator, _ = separator_from_args(args, segmenter)
     steps = {k: v for k, v in separator.get_params(deep=False).items() if k != "segmenter"}

@@ -31,15 +31,21 @@ from ._persistence import (
 )
 
 __all__ = [
+    "model_payload",
     "write_model_file",
     "segmenter_from_file",
+    "segmenter_from_payload",
     "read_model_file",
+    "read_torch_file",
+    "checked_payload",
     "check_network_fits_weights",
     "first_line_of",
     "uncompiled",
 ]
 
 FILE_FORMAT = "chromoskl-model"
+#: The format of ``SegmenterEnsemble.save``: one such payload per member.
+ENSEMBLE_FORMAT = "chromoskl-ensemble"
 
 
 def portable_params(net) -> dict:
@@ -59,6 +65,11 @@ def portable_params(net) -> dict:
 def write_model_file(net, path) -> None:
     """Write a fitted segmenter's weights, parameters, history and training grey range to
     ``path`` (see ``ChromosomeSegmenter.save``)."""
+    atomic_torch_save(model_payload(net), path)
+
+
+def model_payload(net) -> dict:
+    """What a model file holds for a fitted segmenter: tensors, numbers and strings only."""
     from . import __version__
 
     net.check_is_fitted()
@@ -80,17 +91,22 @@ def write_model_file(net, path) -> None:
     if box_stats is not None:
         payload["box_norm_stats"] = box_stats
         payload["box_norm_sha256"] = weights_checksum(flat_statistics(box_stats))
-    atomic_torch_save(payload, path)
+    return payload
 
 
 def segmenter_from_file(cls, path, params: dict):
     """Rebuild a segmenter of class ``cls`` from ``path``; ``params`` override the stored ones
     (see ``ChromosomeSegmenter.load``)."""
+    return segmenter_from_payload(cls, read_model_file(path, FILE_FORMAT), params, path)
+
+
+def segmenter_from_payload(cls, payload: dict, params: dict, path):
+    """Rebuild a segmenter from a payload that :func:`checked_payload` has read; ``path``
+    names it in errors."""
     from ._segmenter_params import check_segmenter_params
     from .architectures import resolve_architecture
 
-    payload = read_model_file(path, FILE_FORMAT)
-    stored = payload["params"]
+    stored = dict(payload["params"])
     if "arch" not in stored and "arch" not in params:
         raise ValueError(
             f"{path} was saved with a custom architecture class ({payload.get('arch')}); "
@@ -146,6 +162,29 @@ def read_model_file(path, file_format: str) -> dict:
     ValueError
         If it is a directory, not a model file, damaged, or its weights changed after saving.
     """
+    payload = read_torch_file(path)
+    if payload.get("format") != file_format:
+        if payload.get("format") == ENSEMBLE_FORMAT:
+            raise ValueError(
+                f"{path} holds an ensemble of segmenters (written by SegmenterEnsemble.save); "
+                "open it with chromoskl.ensemble.load_segmenter or SegmenterEnsemble.load."
+            )
+        raise ValueError(
+            f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."
+        )
+    return checked_payload(payload, path)
+
+
+def read_torch_file(path) -> dict:
+    """The dict that a chromoskl model or ensemble file holds, read with ``weights_only``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If it is a directory, or not a readable file of tensors, numbers and strings.
+    """
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a directory; give the model file inside it (model.pt).")
@@ -164,10 +203,16 @@ def read_model_file(path, file_format: str) -> dict:
             f"{path} is not a readable chromoskl model file ({type(error).__name__}: "
             f"{first_line_of(error)})."
         ) from None
-    if not isinstance(payload, dict) or payload.get("format") != file_format:
+    if not isinstance(payload, dict):
         raise ValueError(
             f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."
         )
+    return payload
+
+
+def checked_payload(payload: dict, path) -> dict:
+    """One segmenter's payload with its ``params`` decoded and its checksum verified;
+    ``path`` names it in errors."""
     try:
         params = json.loads(payload["params"])
         weights = payload["state_dict"]

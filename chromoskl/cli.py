@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_classify import add_classify_parser, run_classify
+from ._cli_ensemble import add_ensemble_parser, run_ensemble
 from ._cli_export import add_export_parser, run_export
 from ._cli_karyogram import add_karyogram_parser, run_karyogram
 from ._cli_separate import add_separate_parser, run_separate
@@ -201,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the run whose checkpoint is in --out")
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
-    evaluate.add_argument("--model", type=Path, required=True)
+    evaluate.add_argument("--model", type=Path, required=True,
+                          help="a model file of chromoskl train or chromoskl ensemble")
     evaluate.add_argument("--data", type=Path, help="labelled images: an h5 file (Pommier's "
                           "layout, or named datasets: --images-key, --labels-key), or a "
                           "folder of image/mask pairs (default: generated images)")
@@ -212,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="also write metrics.json here")
 
     predict = commands.add_parser("predict", help="write label masks and overlays")
-    predict.add_argument("--model", type=Path, required=True)
+    predict.add_argument("--model", type=Path, required=True,
+                         help="a model file of chromoskl train or chromoskl ensemble")
     predict.add_argument("inputs", type=Path, nargs="+", help="PNG/TIFF images or h5 files")
     predict.add_argument("--max-samples", type=_positive_int)
     predict.add_argument("--out", type=Path, default=Path("chromoskl-predictions"))
@@ -222,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_karyogram_parser(commands)
     add_serve_parser(commands)
     add_export_parser(commands)
+    add_ensemble_parser(commands)
     return parser
 
 
@@ -345,10 +349,10 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from . import ChromosomeSegmenter
+    from .ensemble import load_segmenter
     from .metrics import segmentation_scores
 
-    seg = ChromosomeSegmenter.load(args.model)
+    seg = load_segmenter(args.model)
     if args.out is not None:
         check_output_directory(args.out)
     if args.data is None:
@@ -369,11 +373,11 @@ def _predict(args) -> int:
     import h5py
     from skimage import io
 
-    from . import ChromosomeSegmenter
     from .datasets import load_overlapping_chromosomes, read_grey_image
+    from .ensemble import load_segmenter
     from .plotting import overlay, plot_predictions
 
-    seg = ChromosomeSegmenter.load(args.model)
+    seg = load_segmenter(args.model)
     check_output_directory(args.out)
     for path in args.inputs:
         if path.is_dir():
@@ -409,7 +413,8 @@ def _predict(args) -> int:
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict,
             "separate": run_separate, "classify": run_classify,
-            "karyogram": run_karyogram, "serve": run_serve, "export": run_export}
+            "karyogram": run_karyogram, "serve": run_serve, "export": run_export,
+            "ensemble": run_ensemble}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
