@@ -8,7 +8,8 @@ each must have been trained on the training side of the same hold-out, and they 
 its test side (``chromoskl.splits.holdout_indices``, 20 %, the seed of
 ``benchmarks/convergence.py``, which writes the models with ``--save-models``).
 
-The A/B naming is made comparable before the mean: each model's ``predict_proba`` with
+The mean is the library's :class:`chromoskl.ensemble.SegmenterEnsemble` of the loaded
+models. The A/B naming is made comparable before the mean: each model's ``predict_proba`` with
 ``ab_decoding="area"`` names the smaller chromosome of its own argmax A, and a model trained
 with fixed labels names A as the labels do (the smaller in 98 % of the raw labels). The mean
 is decoded as the first model decodes (``labels_from_proba``).
@@ -32,6 +33,7 @@ from score_model import DEFAULT_DATA, SCORES  # the sibling script's (run from b
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.datasets import load_overlapping_chromosomes
+from chromoskl.ensemble import SegmenterEnsemble
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
 
@@ -60,16 +62,17 @@ def main(argv=None):
                                     random_state=args.seed)
     images, labels = data.images[test], data.labels[test]
     models = [ChromosomeSegmenter.load(path, tta=args.tta) for path in args.models]
-    results, mean = {}, None
+    results = {}
     for path, model in zip(args.models, models):
         started = time.monotonic()
-        proba = model.predict_proba(images)
-        results[path.name] = {**scored(labels, model.labels_from_proba(proba)),
+        results[path.name] = {**scored(labels, model.predict(images)),
                               "predict_s": round(time.monotonic() - started, 1)}
-        mean = proba if mean is None else mean + proba
         print(path.name, json.dumps(results[path.name]), flush=True)
-    mean /= len(models)
-    results["mean of the probabilities"] = scored(labels, models[0].labels_from_proba(mean))
+    ensemble = SegmenterEnsemble.from_fitted(
+        [(f"m{i}", model) for i, model in enumerate(models)])
+    started = time.monotonic()
+    results["mean of the probabilities"] = {**scored(labels, ensemble.predict(images)),
+                                            "predict_s": round(time.monotonic() - started, 1)}
     print("mean of the probabilities", json.dumps(results["mean of the probabilities"]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
               "tta": args.tta, "scores": results}

@@ -196,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "non-background pixels, with this margin (default: 0 with --data, "
                        "where it trains 2.2x the images/s on Pommier's pairs; none, whole "
                        "images, for generated pairs, whose background is noisy)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds the generated data, the hold-out and the network's start")
+    train.add_argument("--init-seed", type=int,
+                       help="the network's random start and batch order only (default: "
+                       "--seed): members for chromoskl ensemble, on one hold-out")
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",
                        help="continue the run whose checkpoint is in --out")
@@ -297,7 +301,8 @@ def _train(args) -> int:
     seg = ChromosomeSegmenter(
         args.arch, **segmenter_params(settings), max_minutes=args.max_minutes,
         precision=None if args.precision == "fp32" else args.precision, device=args.device,
-        random_state=args.seed, verbose=1, callbacks=[("checkpoint", saver)],
+        random_state=args.seed if args.init_seed is None else args.init_seed, verbose=1,
+        callbacks=[("checkpoint", saver)],
     )
     print(f"chromoskl: training {args.arch} on {len(train)} images ({source}), "
           f"holding out {len(test)} ({kind})", flush=True)
@@ -325,6 +330,8 @@ def _train(args) -> int:
         "module": module,
         "recipe": {k: v for k, v in settings.items() if k != "module"},
         "max_minutes": args.max_minutes,
+        "seed": args.seed,
+        "init_seed": seg.random_state,
         "epochs_run": len(seg.history_),
         "device": seg.device_,
         "precision": seg.precision_ or "fp32",

@@ -154,8 +154,11 @@ class SegmenterEnsemble(BaseEstimator):
     def _checked_weights(self, n_members):
         if self.weights is None:
             return np.ones(n_members) / n_members
-        weights = np.asarray(self.weights, dtype=float) if not isinstance(
-            self.weights, numbers.Number) else None
+        try:
+            weights = None if isinstance(self.weights, (numbers.Number, str)) else np.asarray(
+                self.weights, dtype=float)
+        except (TypeError, ValueError):
+            weights = None
         if weights is None or weights.shape != (n_members,) or not np.all(
             np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
             raise ValueError(
@@ -260,7 +263,7 @@ class SegmenterEnsemble(BaseEstimator):
         from . import __version__
 
         check_is_fitted(self, "estimators_")
-        names = [name for name, _ in self._checked_estimators(self.estimators)]
+        names = list(self.named_estimators_)  # those fitted, whatever set_params did since
         payload = {
             "format": ENSEMBLE_FORMAT,
             "chromoskl_version": __version__,

@@ -25,6 +25,23 @@ def trained(tmp_path_factory):
     return out
 
 
+def test_another_start_on_the_same_hold_out_joins_the_first_as_an_ensemble(trained, tmp_path,
+                                                                          capsys):
+    other = tmp_path / "start1"
+    assert main(["train", *SMALL, "--init-seed", "1", "--out", str(other)]) == 0
+    first, second = (json.loads((run / "metrics.json").read_text()) for run in (trained, other))
+    assert (first["seed"], first["init_seed"], second["seed"], second["init_seed"]) == (0, 0, 0, 1)
+    assert second["n_test"] == first["n_test"]
+    weights = [ChromosomeSegmenter.load(run / "model.pt").module_.state_dict()
+               for run in (trained, other)]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    both = tmp_path / "both.pt"
+    assert main(["ensemble", str(trained / "model.pt"), str(other / "model.pt"),
+                 "--out", str(both)]) == 0
+    assert main(["evaluate", "--model", str(both), "--n-samples", "8"]) == 0
+    assert '"overlap_iou"' in capsys.readouterr().out
+
+
 def test_train_writes_model_metrics_and_pictures(trained):
     names = {p.name for p in trained.iterdir()}
     assert {"model.pt", "metrics.json", "predictions.png", "training_curves.png",

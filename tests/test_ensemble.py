@@ -128,7 +128,8 @@ class MustNotTrain(BaseEstimator):
         raise NotImplementedError
 
 
-@pytest.mark.parametrize("weights", [[1.0], [1.0, -1.0], [0, 0], [1.0, float("nan")], 2.0])
+@pytest.mark.parametrize("weights", [[1.0], [1.0, -1.0], [0, 0], [1.0, float("nan")], 2.0,
+                                     "12", [1.0, "a"]])
 def test_bad_weights_are_refused_before_any_member_trains(data, weights):
     members = [("a", MustNotTrain()), ("b", MustNotTrain())]
     with pytest.raises(ValueError, match="weights must be None or 2 non-negative numbers"):
