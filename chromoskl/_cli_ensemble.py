@@ -1,8 +1,8 @@
 """``chromoskl ensemble``: join saved segmenters into one model file that averages them.
 
-Train the members apart (``chromoskl train --seed 1 --out run1``, and so on), then join their
-``model.pt`` files; every command that takes a model reads the joined file
-(:class:`chromoskl.ensemble.SegmenterEnsemble`).
+Train the members apart on one hold-out (``chromoskl train --init-seed 1 --out run1``, and so
+on), then join their ``model.pt`` files; every command that takes a model reads the joined
+file (:class:`chromoskl.ensemble.SegmenterEnsemble`).
 """
 
 from __future__ import annotations
