@@ -10,6 +10,7 @@ from ._device import DeviceWarning  # noqa: E402
 from ._intensity import IntensityWarning  # noqa: E402
 from ._limits import ResourceLimitError  # noqa: E402
 from .architectures import create_model  # noqa: E402
+from .ensemble import SegmenterEnsemble  # noqa: E402
 from .estimator import ChromosomeSegmenter  # noqa: E402
 from .recognition import ChromosomeClassifier  # noqa: E402
 
@@ -19,6 +20,7 @@ __all__ = [
     "DeviceWarning",
     "IntensityWarning",
     "ResourceLimitError",
+    "SegmenterEnsemble",
     "create_model",
     "__version__",
 ]
