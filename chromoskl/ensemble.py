@@ -105,6 +105,8 @@ class SegmenterEnsemble(BaseEstimator):
         for own in ("estimators", "weights"):
             if own in params:
                 setattr(self, own, params.pop(own))
+        if not params:  # the members are checked by fit, as scikit-learn's checks expect
+            return self
         members = dict(self._checked_estimators(self.estimators))
         nested: dict[str, dict] = {}
         for key, value in params.items():

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold, cross_validate
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from chromoskl import ChromosomeSegmenter
+from chromoskl import ChromosomeSegmenter, SegmenterEnsemble
 from chromoskl.augmentation import Augmenter
 from chromoskl.metrics import SCORERS
 from chromoskl.transformers import IntensityScaler, PadToShape
@@ -26,6 +26,9 @@ ESTIMATORS = [
     PadToShape((8, 8)),
     IntensityScaler(),
     Augmenter(random_state=0),
+    SegmenterEnsemble([(name, ChromosomeSegmenter(
+        max_epochs=1, batch_size=4, train_split=None, device="cpu", random_state=seed,
+        module__base_channels=2, module__depth=1)) for name, seed in (("a", 0), ("b", 1))]),
 ]
 
 # Checks that fit or transform the check's tabular X: refused for its shape (every one of them
@@ -85,6 +88,8 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
         "check_transformers_unfitted_stateless": IMAGES_ONLY,
     },
     "IntensityScaler": {**dict.fromkeys(_TABULAR, IMAGES_ONLY), **_SPECIFIC, **_TRANSFORMER},
+    # the members' own checks: the tabular X reaches them through fit and predict_proba
+    "SegmenterEnsemble": {**dict.fromkeys(_TABULAR, IMAGES_ONLY), **_SPECIFIC},
     "Augmenter": dict.fromkeys(
         [name for name in _TABULAR if name != "check_fit_score_takes_y"]
         + [name for name in _SPECIFIC]
