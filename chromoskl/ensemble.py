@@ -2,9 +2,10 @@
 
 Averaging the softmax outputs of networks trained apart is the plainest ensemble
 (Lakshminarayanan et al. 2017 average networks that differ only in their random start). On
-Pommier's data, two U-Nets trained 27.5 minutes each on 2 CPU cores score an overlap IoU of
-0.960 averaged, against 0.953 and 0.955 alone and 0.955 for one network trained 2 hours
-(``benchmarks/RESULTS.md``, issue 9). Test-time augmentation (``tta=True``) averages one
+Pommier's data (raw labels, random split), two U-Nets trained 27.5 minutes each on 2 CPU cores
+score an overlap IoU of 0.960 averaged (two random starts of one network: 0.957), against
+0.953 and 0.955 alone, 0.953 for one network trained 55 minutes and 0.955 for one trained
+2 hours (``benchmarks/RESULTS.md``, issue 9). Test-time augmentation (``tta=True``) averages one
 network's views of an image; this averages networks.
 
 scikit-learn's ``VotingClassifier(voting="soft")`` does the same for one label per sample, but
