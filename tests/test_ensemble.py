@@ -200,6 +200,16 @@ def test_the_command_joins_models_that_every_command_then_reads(tiny_segmenter_f
     assert "overlap_iou" in capsys.readouterr().out
 
 
+def test_an_ensemble_is_not_exported_and_the_command_says_what_to_do(fitted, tmp_path,
+                                                                     capsys):
+    path = tmp_path / "ensemble.pt"
+    fitted.save(path)
+    assert main(["export", "--model", str(path), "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "is an ensemble" in err and "export one of the model files" in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
 @pytest.mark.parametrize("extra, message", [
     ([], "two or more model files"),
     (["SECOND", "--weights", "1"], "one number per model"),
