@@ -46,7 +46,6 @@ def add_export_parser(commands) -> None:
 def run_export(args: argparse.Namespace) -> int:
     """Export ``--model`` to ``--out``; return the exit status."""
     from . import ChromosomeSegmenter
-    from ._model_file import ENSEMBLE_FORMAT, read_torch_file
     from .export import export_segmenter, format_of
 
     if args.out.is_dir():
@@ -54,11 +53,6 @@ def run_export(args: argparse.Namespace) -> int:
     kind = format_of(args.out, args.format)  # a bad suffix fails before the model is read
     if not args.model.is_file():
         raise UsageError(f"no such model file: {args.model}")
-    if read_torch_file(args.model).get("format") == ENSEMBLE_FORMAT:
-        raise UsageError(
-            f"{args.model} is an ensemble (chromoskl ensemble); an export holds one network: "
-            "export one of the model files it joins"
-        )
     seg = ChromosomeSegmenter.load(args.model, device="cpu")
     try:
         export_segmenter(seg, args.out, format=kind, image_shape=args.image_size)

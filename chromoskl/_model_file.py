@@ -37,6 +37,7 @@ __all__ = [
     "segmenter_from_payload",
     "read_model_file",
     "read_torch_file",
+    "single_model_payload",
     "checked_payload",
     "check_network_fits_weights",
     "first_line_of",
@@ -97,7 +98,7 @@ def model_payload(net) -> dict:
 def segmenter_from_file(cls, path, params: dict):
     """Rebuild a segmenter of class ``cls`` from ``path``; ``params`` override the stored ones
     (see ``ChromosomeSegmenter.load``)."""
-    return segmenter_from_payload(cls, read_model_file(path, FILE_FORMAT), params, path)
+    return segmenter_from_payload(cls, read_model_file(path), params, path)
 
 
 def segmenter_from_payload(cls, payload: dict, params: dict, path):
@@ -152,7 +153,7 @@ def first_line_of(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def read_model_file(path, file_format: str) -> dict:
+def read_model_file(path) -> dict:
     """The payload of a model file, its ``params`` decoded and its checksum verified.
 
     Raises
@@ -162,12 +163,19 @@ def read_model_file(path, file_format: str) -> dict:
     ValueError
         If it is a directory, not a model file, damaged, or its weights changed after saving.
     """
-    payload = read_torch_file(path)
-    if payload.get("format") != file_format:
+    return single_model_payload(read_torch_file(path), path)
+
+
+def single_model_payload(payload: dict, path) -> dict:
+    """The payload that :func:`read_torch_file` read from ``path``, checked as one segmenter's
+    (see :func:`read_model_file`); an ensemble file is refused with what to do instead."""
+    if payload.get("format") != FILE_FORMAT:
         if payload.get("format") == ENSEMBLE_FORMAT:
             raise ValueError(
-                f"{path} holds an ensemble of segmenters (written by SegmenterEnsemble.save); "
-                "open it with chromoskl.ensemble.load_segmenter or SegmenterEnsemble.load."
+                f"{path} holds an ensemble of segmenters (written by SegmenterEnsemble.save or "
+                "chromoskl ensemble): open it with chromoskl.ensemble.load_segmenter or "
+                "SegmenterEnsemble.load; an ONNX or TorchScript export holds one network, so "
+                "export one of the model files it joins."
             )
         raise ValueError(
             f"{path} is not a chromoskl model file (written by ChromosomeSegmenter.save)."

@@ -18,8 +18,8 @@ from .losses import resolve_criterion
 from .schedules import KeepBestWeights, OneCycle
 
 __all__ = [
-    "check_segmenter_params", "segmenter_callbacks", "network_overlap_iou", "network_int",
-    "n_classes", "arch_name",
+    "check_segmenter_params", "segmenter_callbacks", "network_overlap_iou", "proba_overlap_iou",
+    "network_int", "n_classes", "arch_name",
 ]
 
 LR_SCHEDULES = (None, "step", "plateau", "onecycle")
@@ -123,10 +123,16 @@ def segmenter_callbacks(net) -> list:
 def network_overlap_iou(net, X, y) -> float:
     """Pooled overlap IoU of the network's argmax: A/B decoding never changes the overlap, so
     the validation score of every epoch skips it."""
+    return proba_overlap_iou(net._network_proba(X), y)
+
+
+def proba_overlap_iou(proba, y) -> float:
+    """Pooled overlap IoU of the argmax of class probabilities (n, C, H, W), cropped centred
+    to the labels' size."""
     from .metrics import overlap_iou
     from .metrics._scorers import _match_prediction_to_labels
 
-    labels = net._network_proba(X).argmax(axis=1).astype(np.uint8)
+    labels = np.asarray(proba).argmax(axis=1).astype(np.uint8)
     labels, y = _match_prediction_to_labels(labels, y)
     return overlap_iou(y, labels)
 

@@ -30,6 +30,7 @@ from ._model_file import (
     model_payload,
     read_torch_file,
     segmenter_from_payload,
+    single_model_payload,
 )
 from ._persistence import atomic_torch_save
 from .classes import labels_to_instances
@@ -245,12 +246,9 @@ class SegmenterEnsemble(BaseEstimator):
     def score(self, X, y):
         """Overlap-class IoU pooled over every pixel of every image, as
         ``ChromosomeSegmenter.score`` (the argmax of the mean probabilities)."""
-        from .metrics import overlap_iou
-        from .metrics._scorers import _match_prediction_to_labels
+        from ._segmenter_params import proba_overlap_iou
 
-        labels = self.predict_proba(X).argmax(axis=1).astype(np.uint8)
-        labels, y = _match_prediction_to_labels(labels, np.asarray(y))
-        return overlap_iou(y, labels)
+        return proba_overlap_iou(self.predict_proba(X), y)
 
     @property
     def intensity_range_(self):
@@ -315,7 +313,8 @@ def load_segmenter(path, **params):
     ``params`` override stored parameters (of every member of an ensemble)."""
     from .estimator import ChromosomeSegmenter
 
-    payload = read_torch_file(path)
+    payload = read_torch_file(path)  # read once, whichever kind of file it is
     if payload.get("format") == ENSEMBLE_FORMAT:
         return SegmenterEnsemble._from_payload(payload, path, params)
-    return ChromosomeSegmenter.load(path, **params)  # its own checks and messages
+    return segmenter_from_payload(ChromosomeSegmenter, single_model_payload(payload, path),
+                                  params, path)

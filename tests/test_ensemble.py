@@ -206,7 +206,7 @@ def test_an_ensemble_is_not_exported_and_the_command_says_what_to_do(fitted, tmp
     fitted.save(path)
     assert main(["export", "--model", str(path), "--out", str(tmp_path / "m.onnx")]) == 2
     err = capsys.readouterr().err
-    assert "is an ensemble" in err and "export one of the model files" in err
+    assert "holds an ensemble" in err and "export one of the model files" in err
     assert not (tmp_path / "m.onnx").exists()
 
 
