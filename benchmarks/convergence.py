@@ -264,11 +264,13 @@ def run_recipe(name, data, split, args):
         train_scores = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
         extra["train_subset"] = {k: round(train_scores[k], 4) for k in SCORES
                                  if k in train_scores}
-    if args.tta:  # the same model, predictions averaged over the 8 flips and rotations
+    if args.tta:  # the same model, predictions averaged over the views of args.tta
         started = time.monotonic()
         tta_scores = segmentation_scores(labels[test],
-                                         seg.set_params(tta=True).predict(data.images[test]))
+                                         seg.set_params(tta=args.tta).predict(data.images[test]))
+        seg.set_params(tta=False)
         extra["test_tta"] = {k: round(tta_scores[k], 4) for k in SCORES if k in tta_scores}
+        extra["tta"] = args.tta
         extra["tta_predict_s"] = round(time.monotonic() - started, 1)
     if callbacks:  # the moving average is in the network: score its last own weights too
         seg.module_.load_state_dict(dict(seg.callbacks_)["ema"].last_weights_)
@@ -347,8 +349,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tta", action="store_true",
-                        help="also score the final model with test-time augmentation")
+    parser.add_argument("--tta", nargs="?", const="dihedral", choices=("dihedral", "shifts"),
+                        help="also score the final model with test-time augmentation over "
+                             "these views (alone: dihedral)")
     parser.add_argument("--score-train", type=int, default=0, metavar="N",
                         help="also score N training images (the train/test gap)")
     parser.add_argument("--save-models", action="store_true",

@@ -51,8 +51,10 @@ def main(argv=None):
     parser.add_argument("--labels", default="raw", choices=("raw", "cleaned"))
     parser.add_argument("--seed", type=int, default=0, help="the hold-out's random_state")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tta", action="store_true",
-                        help="each model's probabilities averaged over the 8 flips/rotations")
+    parser.add_argument("--tta", nargs="?", const="dihedral", default=False,
+                        choices=("dihedral", "shifts"),
+                        help="each model's probabilities averaged over these views (alone: "
+                             "the 8 flips/rotations)")
     parser.add_argument("--out", type=Path, help="write the scores here as JSON")
     args = parser.parse_args(argv)
 

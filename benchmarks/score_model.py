@@ -38,13 +38,17 @@ def main(argv=None):
     parser.add_argument("--split", choices=("random", "grouped"), default="random")
     parser.add_argument("--side", nargs="+", choices=("train", "test"), default=["test"])
     parser.add_argument("--n-images", type=int, default=2000, help="per side, drawn at random")
-    parser.add_argument("--tta", action="store_true", help="also with test-time augmentation")
+    parser.add_argument("--tta", nargs="?", const="dihedral", choices=("dihedral", "shifts"),
+                        help="also with test-time augmentation over these views (alone: "
+                             "dihedral)")
+    parser.add_argument("--labels", choices=("cleaned", "raw"), default="cleaned",
+                        help="the labelling the model was trained on")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    data = load_overlapping_chromosomes(args.data)
+    data = load_overlapping_chromosomes(args.data, labels=args.labels)
     train, test, _ = holdout_indices(len(data.images), data.groups, kind=args.split,
                                      random_state=args.seed)
     seg = ChromosomeSegmenter.load(args.model, device="cpu")
@@ -54,11 +58,11 @@ def main(argv=None):
         indices = train if side == "train" else test
         chosen = rng.choice(indices, size=min(args.n_images, len(indices)), replace=False)
         X, y = data.images[chosen], data.labels[chosen]
-        for tta in (False, True) if args.tta else (False,):
+        for tta in (False, args.tta) if args.tta else (False,):
             started = time.monotonic()
             scores = segmentation_scores(y, seg.set_params(tta=tta).predict(X))
             seconds = time.monotonic() - started
-            name = "test-time augmentation" if tta else "plain"
+            name = f"test-time augmentation ({tta})" if tta else "plain"
             print(f"| {side} | {len(chosen)} | {name} | {seconds:.1f} | "
                   + " | ".join(f"{scores[k]:.4f}" for k in SCORES) + " |", flush=True)
 

@@ -22,7 +22,7 @@ from ._geometry import centre_crop, centre_offsets
 from ._intensity import warn_if_unlike
 from ._persistence import uncompiled
 from ._tiling import predict_within_budget
-from ._tta import dihedral_mean_log_proba
+from ._tta import mean_log_proba, tta_kind
 from ._validation import check_image_array, check_images, check_label_window
 from .classes import labels_to_instances
 from .decoding import decode_labels, swap_channels_by_area
@@ -73,16 +73,17 @@ class PaddedInference:
         return content_boxes(images, int(self.content_margin), divisor)
 
     def evaluation_step(self, batch, training=False):
-        """Forward pass for prediction; with ``tta`` the log of the mean probability over the
-        8 flips/rotations (:mod:`chromoskl._tta`), so that the softmax of ``predict_proba``
-        returns that mean."""
-        if not self.tta or training:
+        """Forward pass for prediction; with ``tta`` the log of the mean probability over its
+        views (:mod:`chromoskl._tta`), so that the softmax of ``predict_proba`` returns that
+        mean."""
+        kind = tta_kind(self.tta)
+        if kind is None or training:
             return super().evaluation_step(batch, training=training)
         self.check_is_fitted()
         Xi, _ = unpack_data(batch)
         self._set_training(False)
         with torch.no_grad():
-            return dihedral_mean_log_proba(self.infer, to_tensor(Xi, device=self.device_))
+            return mean_log_proba(self.infer, to_tensor(Xi, device=self.device_), kind)
 
     def predict_proba(self, X):
         """Class probabilities, (n, 4, H, W) float32 summing to 1 over axis 1.

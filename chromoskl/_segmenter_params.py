@@ -10,6 +10,7 @@ from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressB
 
 from ._intensity import RecordIntensityRange
 from ._precision import PRECISIONS
+from ._tta import tta_kind
 from .architectures import resolve_architecture
 from .averaging import WeightAveraging
 from .classes import N_CLASSES
@@ -52,6 +53,10 @@ def check_segmenter_params(net) -> None:
     ):
         if getattr(net, name) not in allowed:
             problems.append(f"{name} must be one of {allowed}, got {getattr(net, name)!r}.")
+    try:
+        tta_kind(net.tta)
+    except ValueError as error:
+        problems.append(str(error))
     if net.max_minutes is not None and not (
         isinstance(net.max_minutes, (int, float)) and net.max_minutes > 0
     ):

@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-samples", type=_positive_int)
     evaluate.add_argument("--seed", type=int, default=1)
     evaluate.add_argument("--out", type=Path, help="also write metrics.json here")
+    _add_tta(evaluate)
 
     predict = commands.add_parser("predict", help="write label masks and overlays")
     predict.add_argument("--model", type=Path, required=True,
@@ -223,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", type=Path, nargs="+", help="PNG/TIFF images or h5 files")
     predict.add_argument("--max-samples", type=_positive_int)
     predict.add_argument("--out", type=Path, default=Path("chromoskl-predictions"))
+    _add_tta(predict)
 
     add_separate_parser(commands)
     add_classify_parser(commands)
@@ -231,6 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(commands)
     add_ensemble_parser(commands)
     return parser
+
+
+def _add_tta(parser) -> None:
+    parser.add_argument(
+        "--tta", choices=("none", "dihedral", "shifts"),
+        help="test-time augmentation, in place of the model's own: 'shifts' (the 9 one-pixel "
+        "shifts; +0.003-0.004 overlap IoU on Pommier's pairs, 9x the time) suits any model; "
+        "'dihedral' (the 8 flips and rotations) only models trained on them")
+
+
+def _load_model(args):
+    """The segmenter or ensemble of ``--model``, with ``--tta`` when it is given."""
+    from .ensemble import load_segmenter
+
+    if args.tta is None:
+        return load_segmenter(args.model)
+    return load_segmenter(args.model, tta=False if args.tta == "none" else args.tta)
 
 
 # ---------------------------------------------------------------------- data
@@ -356,10 +375,9 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .ensemble import load_segmenter
     from .metrics import segmentation_scores
 
-    seg = load_segmenter(args.model)
+    seg = _load_model(args)
     if args.out is not None:
         check_output_directory(args.out)
     if args.data is None:
@@ -367,7 +385,7 @@ def _evaluate(args) -> int:
     data, source = _load_data(args, n_samples=args.n_samples)
     scores = segmentation_scores(data.labels, seg.predict(data.images))
     report = {"model": str(args.model), "data": source, "n_images": int(len(data.images)),
-              "scores": scores}
+              "tta": _tta_of(seg), "scores": scores}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out is not None:
@@ -376,15 +394,20 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _tta_of(seg):
+    """The test-time augmentation a loaded model predicts with (an ensemble's first member's)."""
+    member = seg.estimators_[0] if hasattr(seg, "estimators_") else seg
+    return member.tta
+
+
 def _predict(args) -> int:
     import h5py
     from skimage import io
 
     from .datasets import load_overlapping_chromosomes, read_grey_image
-    from .ensemble import load_segmenter
     from .plotting import overlay, plot_predictions
 
-    seg = load_segmenter(args.model)
+    seg = _load_model(args)
     check_output_directory(args.out)
     for path in args.inputs:
         if path.is_dir():

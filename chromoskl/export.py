@@ -7,7 +7,8 @@ probabilities, so that onnxruntime, a C++ program or another framework reproduce
   (:meth:`ChromosomeSegmenter.infer`, :mod:`chromoskl._geometry`);
 - the network, in evaluation mode and float32 (whatever ``precision`` the model trained in);
 - the softmax over the classes;
-- with ``tta=True``, the mean of the probabilities over the 8 flips and rotations by 90 degrees;
+- with ``tta=True`` or ``"dihedral"``, the mean of the probabilities over the 8 flips and
+  rotations by 90 degrees; with ``tta="shifts"``, over the 9 shifts by at most one pixel;
 - with ``ab_decoding="area"``, the exchange of the A and B channels in the images where the
   network's chromosome A is the larger one (:func:`chromoskl.estimator.swap_channels_by_area`).
 
@@ -53,6 +54,7 @@ from torch import nn
 
 from ._model_file import uncompiled
 from ._persistence import atomic_write
+from ._tta import tta_kind
 
 __all__ = ["FORMATS", "ExportableSegmenter", "export_segmenter", "format_of"]
 
@@ -93,8 +95,10 @@ class ExportableSegmenter(nn.Module):
         ``divisor`` (wrap deeply supervised networks in :class:`FinalMap`).
     divisor : int
         The network's ``input_divisor``.
-    tta : bool, default=False
-        Average the probabilities over the 8 flips and rotations by 90 degrees.
+    tta : {False, True, "dihedral", "shifts"}, default=False
+        Average the probabilities over the 8 flips and rotations by 90 degrees (``True``,
+        ``"dihedral"``) or over the 9 shifts by at most one pixel (``"shifts"``), as
+        :mod:`chromoskl._tta` does for ``predict_proba``.
     swap_by_area : bool, default=False
         Exchange channels 1 and 2 where the argmax chromosome A has more pixels than B.
     image_shape : tuple of int or None, default=None
@@ -102,13 +106,16 @@ class ExportableSegmenter(nn.Module):
     """
 
     def __init__(
-        self, network: nn.Module, divisor: int, tta: bool = False, swap_by_area: bool = False,
+        self, network: nn.Module, divisor: int, tta=False, swap_by_area: bool = False,
         image_shape: tuple[int, int] | None = None,
     ) -> None:
         super().__init__()
         self.network = network
         self.divisor = int(divisor)
-        self.tta = bool(tta)
+        kind = tta_kind(tta)
+        # two flags rather than the name: TorchScript compiles forward() with typed attributes
+        self.dihedral_views = kind == "dihedral"
+        self.shift_views = kind == "shifts"
         self.swap_by_area = bool(swap_by_area)
         self.fixed_height = -1 if image_shape is None else int(image_shape[0])
         self.fixed_width = -1 if image_shape is None else int(image_shape[1])
@@ -120,7 +127,7 @@ class ExportableSegmenter(nn.Module):
             raise ValueError(
                 f"this model was exported for {self.fixed_height}x{self.fixed_width} images only"
             )
-        if self.tta:
+        if self.dihedral_views:
             total = self.proba(images)
             for k in range(1, 8):
                 turned = torch.rot90(images, k % 4, [2, 3])
@@ -131,6 +138,12 @@ class ExportableSegmenter(nn.Module):
                     proba = torch.flip(proba, [3])
                 total = total + torch.rot90(proba, -(k % 4), [2, 3])
             proba = total / 8.0
+        elif self.shift_views:
+            total = torch.zeros_like(images[:, :1])
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    total = total + _shifted(self.proba(_shifted(images, dy, dx)), -dy, -dx)
+            proba = total / 9.0
         else:
             proba = self.proba(images)
         if self.swap_by_area:
@@ -152,6 +165,14 @@ class ExportableSegmenter(nn.Module):
         )
         logits = self.network(padded)[:, :, top : top + height, left : left + width]
         return torch.softmax(logits, dim=1)
+
+
+def _shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """:func:`chromoskl._tta.shifted` for one pixel at most, with a fixed padding of 1, so
+    that TorchScript and ``torch.export`` see one graph for every shift."""
+    height, width = x.shape[-2], x.shape[-1]
+    padded = F.pad(x, [1, 1, 1, 1], mode="replicate")
+    return padded[:, :, 1 - dy : 1 - dy + height, 1 - dx : 1 - dx + width]
 
 
 def _swap_by_area(proba: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,8 @@ from skimage import io
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import _training_settings, build_parser, main
-from chromoskl.datasets import make_overlapping_chromosomes
+from chromoskl.datasets import load_overlapping_chromosomes, make_overlapping_chromosomes
+from chromoskl.metrics import segmentation_scores
 
 SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8", "--module", "depth=2",
          "--module", "base_channels=4"]
@@ -93,6 +94,31 @@ def test_predict_on_images_and_h5(trained, tmp_path, capsys):
     with h5py.File(out / "pairs_labels.h5") as handle:
         assert handle["labels"].shape == (3, 40, 44)
     assert (out / "pairs_overlays.png").is_file()
+
+
+def test_evaluate_and_predict_take_test_time_augmentation(trained, tmp_path, capsys):
+    data = make_overlapping_chromosomes(6, shape=(40, 44), random_state=3)
+    h5 = tmp_path / "pairs.h5"
+    with h5py.File(h5, "w") as handle:
+        stacked = np.stack([data.images.round(), data.labels], axis=-1).astype(np.int64)
+        handle.create_dataset("dataset_1", data=stacked)
+    model = trained / "model.pt"
+    shifted = ChromosomeSegmenter.load(model, tta="shifts")
+    images = load_overlapping_chromosomes(h5).images
+    expected = shifted.predict(images)
+    out = tmp_path / "out"
+    assert main(["predict", "--model", str(model), str(h5), "--tta", "shifts",
+                 "--out", str(out)]) == 0
+    with h5py.File(out / "pairs_labels.h5") as handle:
+        np.testing.assert_array_equal(handle["labels"][()], expected)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model), "--data", str(h5), "--tta", "shifts"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tta"] == "shifts"
+    wanted = segmentation_scores(load_overlapping_chromosomes(h5).labels, expected)
+    assert report["scores"]["overlap_iou"] == pytest.approx(wanted["overlap_iou"])
+    assert main(["evaluate", "--model", str(model), "--data", str(h5)]) == 0
+    assert json.loads(capsys.readouterr().out)["tta"] is False
 
 
 def test_resume_continues_an_interrupted_run(tmp_path):

@@ -413,6 +413,42 @@ def test_tta_is_equivariant_to_flips_and_rotations(fitted, data):
                            fitted.predict_proba(square)[..., ::-1], atol=1e-5)
 
 
+
+def _shifted_back(proba, dy, dx):
+    """proba of an image moved (dy, dx), moved back, the edge it leaves repeated."""
+    padded = np.pad(proba, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    h, w = proba.shape[-2:]
+    return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+
+
+def test_tta_shifts_is_the_mean_over_the_nine_one_pixel_shifts(fitted, data):
+    X, _ = data
+    images = X[:4]
+    expected = 0
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            # the image moved dy rows down and dx columns right, its edge repeated
+            padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
+            moved = padded[:, 1 - dy : 1 - dy + images.shape[1], 1 - dx : 1 - dx + images.shape[2]]
+            expected = expected + _shifted_back(fitted.predict_proba(moved.copy()), dy, dx)
+    seg = clone(fitted).set_params(tta="shifts")
+    seg.initialize()
+    seg.module_.load_state_dict(fitted.module_.state_dict())
+    proba = seg.predict_proba(images)
+    np.testing.assert_allclose(proba, expected / 9, atol=1e-5)
+    # the mean differs from the plain network's probabilities: the views disagree
+    assert np.abs(proba - fitted.predict_proba(images)).max() > 1e-3
+
+
+@pytest.mark.parametrize("tta", ["flips", 2, "Shifts"])
+def test_an_unknown_tta_is_refused_before_training_and_at_prediction(fitted, data, tta):
+    X, y = data
+    with pytest.raises(ValueError, match="tta must be False, True.*'shifts'"):
+        tiny(tta=tta).fit(X, y)
+    with pytest.raises(ValueError, match="tta must be"):
+        clone(fitted).set_params(tta=tta).initialize().predict_proba(X[:2])
+
+
 # ---------------------------------------------------------------- bad input
 
 

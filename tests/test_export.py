@@ -138,6 +138,16 @@ def test_area_decoding_and_tta_are_inside_the_graph(tmp_path):
                                atol=TOLERANCE, rtol=0)
 
 
+def test_shift_tta_is_inside_the_graph(tmp_path):
+    seg = _fitted("unet", tta="shifts")
+    images = _images((3, 30, 45))
+    expected = seg.predict_proba(images)
+    assert not np.allclose(expected, seg.set_params(tta=False).predict_proba(images))
+    seg.set_params(tta="shifts").export(tmp_path / "model.ts")
+    np.testing.assert_allclose(_run_torchscript(tmp_path / "model.ts", images), expected,
+                               atol=TOLERANCE, rtol=0)
+
+
 @pytest.mark.slow
 def test_onnx_file_names_its_axes_and_keeps_the_intensity_range(tmp_path):
     _needs_onnx()
