@@ -165,6 +165,12 @@ RECIPES = {
     "bf16_cl_all_crop0_edge4_raw_narrow16_start1": {**BOXES_EDGE, "labels": "raw",
                                                     "module__channels": [16, 16, 32, 64, 128],
                                                     "random_state": 1},
+    # the narrow network trained on each image at one of its 9 whole-pixel shifts (by at most
+    # one pixel) drawn per batch: new pooling phases of every placement, where the flips and
+    # turns of the dihedral recipe also changed the framing
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1": {**BOXES_EDGE, "labels": "raw",
+                                                    "module__channels": [16, 16, 32, 64, 128],
+                                                    "augment": "shift1"},
     # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
@@ -229,6 +235,9 @@ def run_recipe(name, data, split, args):
     if estimator_params.get("augment") == "dihedral":
         estimator_params["augment"] = Augmenter(hflip=0.5, vflip=0.5, rot90=0.5,
                                                 random_state=args.seed)
+    if estimator_params.get("augment") == "shift1":
+        estimator_params["augment"] = Augmenter(hflip=0, vflip=0, rot90=0, shift=1.0,
+                                                shift_pixels=1, random_state=args.seed)
     if "optimizer" in estimator_params:  # a name in RECIPES, so that results stay JSON
         estimator_params["optimizer"] = OPTIMIZERS[estimator_params["optimizer"]]
     callbacks = []

@@ -13,7 +13,7 @@ from ._validation import check_image_array
 
 __all__ = ["check_augmenter_params", "check_batch", "check_resample_arrays", "seed_from"]
 
-_PROBABILITIES = ("hflip", "vflip", "rot90", "rotate", "scale", "translate")
+_PROBABILITIES = ("hflip", "vflip", "rot90", "rotate", "scale", "translate", "shift")
 _PROBABILITIES += ("brightness", "contrast", "blur", "noise")
 
 
@@ -91,6 +91,9 @@ def check_augmenter_params(aug) -> None:
         value = getattr(aug, name)
         if not (_is_real(value) and value >= 0):
             errors.append(f"{name} must be a number >= 0, got {value!r}")
+    reach = aug.shift_pixels
+    if not (isinstance(reach, numbers.Integral) and not isinstance(reach, bool) and reach >= 0):
+        errors.append(f"shift_pixels must be an int >= 0 (pixels), got {reach!r}")
     if not _is_real(aug.fill):
         errors.append(f"fill must be a finite number, got {aug.fill!r}")
     n_copies = aug.n_copies

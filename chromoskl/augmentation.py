@@ -83,8 +83,9 @@ class Augmenter(BaseEstimator):
 
     Each augmentation is applied to each sample independently with its probability; its
     strength is drawn uniformly from its range. Geometric ones move images and labels together;
-    intensity ones touch the images only. The order is: flips and quarter turns, then the affine
-    map (rotation, zoom, translation), then contrast, brightness, blur and noise.
+    intensity ones touch the images only. The order is: flips and quarter turns, whole-pixel
+    shifts, then the affine map (rotation, zoom, translation), then contrast, brightness, blur
+    and noise.
 
     Parameters
     ----------
@@ -109,6 +110,12 @@ class Augmenter(BaseEstimator):
     translate_range : float, default=0.1
         Largest shift as a fraction of the height (rows) and width (columns); each is drawn from
         ``[-translate_range, translate_range]`` times that side.
+    shift : float, default=0.0
+        Probability of a shift by whole pixels, which moves pixels exactly (no resampling, so
+        the labels' edges stay where they were drawn, as ``translate`` cannot promise).
+    shift_pixels : int, default=1
+        Largest whole-pixel shift; rows and columns are each drawn from
+        ``-shift_pixels..shift_pixels``.
     brightness : float, default=0.0
         Probability of adding a constant ``delta * ref`` to an image, ``delta`` from
         ``brightness_range``. ``ref`` is the intensity scale of the batch: its maximum minus its
@@ -164,6 +171,8 @@ class Augmenter(BaseEstimator):
         scale_range=(0.9, 1.1),
         translate=0.0,
         translate_range=0.1,
+        shift=0.0,
+        shift_pixels=1,
         brightness=0.0,
         brightness_range=(-0.1, 0.1),
         contrast=0.0,
@@ -185,6 +194,8 @@ class Augmenter(BaseEstimator):
         self.scale_range = scale_range
         self.translate = translate
         self.translate_range = translate_range
+        self.shift = shift
+        self.shift_pixels = shift_pixels
         self.brightness = brightness
         self.brightness_range = brightness_range
         self.contrast = contrast
@@ -225,6 +236,7 @@ class Augmenter(BaseEstimator):
         with torch.no_grad():
             ref = (X.amax() - X.amin()) if (self.brightness or self.noise) else None
             X, y = self._flip_and_turn(X, y, gen)
+            X, y = self._whole_pixel_shift(X, y, gen)
             X, y = self._affine(X, y, gen)
             X = self._intensity(X, gen, ref)
         return X, y
@@ -284,6 +296,22 @@ class Augmenter(BaseEstimator):
         m = m[:, :, None, None]
         source_i = torch.div((h - 1) + m[:, 0] * di + m[:, 1] * dj, 2, rounding_mode="floor")
         source_j = torch.div((w - 1) + m[:, 2] * di + m[:, 3] * dj, 2, rounding_mode="floor")
+        return _gather_pixels(X, y, source_i, source_j, self.fill)
+
+    def _whole_pixel_shift(
+        self, X: torch.Tensor, y: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shifts by whole pixels, as one exact pixel permutation per sample."""
+        if not self.shift:
+            return X, y
+        n, _, h, w = X.shape
+        dev = X.device
+        reach = int(self.shift_pixels)
+        offsets = torch.randint(-reach, reach + 1, (2, n), generator=gen, device=dev)
+        offsets = torch.where(_bernoulli(self.shift, n, gen, dev)[None], offsets, 0)
+        source_i = torch.arange(h, device=dev)[None, :, None] - offsets[0][:, None, None]
+        source_j = torch.arange(w, device=dev)[None, None, :] - offsets[1][:, None, None]
+        source_i, source_j = torch.broadcast_tensors(source_i, source_j)
         return _gather_pixels(X, y, source_i, source_j, self.fill)
 
     def _affine(
