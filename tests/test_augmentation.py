@@ -183,6 +183,42 @@ def test_translation_moves_a_rectangle_rigidly_by_a_fraction_of_each_side():
     assert_aligned(X_aug, y_aug)
 
 
+@pytest.mark.parametrize("reach", [1, 3])
+def test_whole_pixel_shifts_move_images_and_labels_exactly(reach):
+    y = blocks(n=40)
+    X = encode(y)
+    aug = Augmenter(**GEOMETRY_OFF, shift=1.0, shift_pixels=reach, fill=-1.0, random_state=0)
+    X_aug, y_aug = (t.numpy() for t in aug.augment_batch(X, torch.tensor(y)))
+    h, w = y.shape[1:]
+    seen = set()
+    for i in range(len(y)):
+        # the one offset (dy, dx) within reach that reproduces the sample, grey values exact
+        matches = []
+        for dy in range(-reach, reach + 1):
+            for dx in range(-reach, reach + 1):
+                moved = np.full((h, w), -1.0, np.float32)
+                labels = np.zeros((h, w), y.dtype)
+                rows = slice(max(dy, 0), h + min(dy, 0))
+                cols = slice(max(dx, 0), w + min(dx, 0))
+                source = (slice(max(-dy, 0), h + min(-dy, 0)),
+                          slice(max(-dx, 0), w + min(-dx, 0)))
+                moved[rows, cols] = X.numpy()[i, 0][source]
+                labels[rows, cols] = y[i][source]
+                if np.array_equal(X_aug[i, 0], moved) and np.array_equal(y_aug[i], labels):
+                    matches.append((dy, dx))
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert len(seen) >= 7  # offsets drawn per sample, over the whole square of them
+
+
+def test_shift_probability_zero_or_reach_zero_leaves_the_batch_alone():
+    y = blocks(n=8)
+    for params in ({"shift": 0.0}, {"shift": 1.0, "shift_pixels": 0}):
+        X_aug, y_aug = run(Augmenter(**GEOMETRY_OFF, **params, random_state=0), y)
+        np.testing.assert_array_equal(y_aug, y)
+        np.testing.assert_array_equal(X_aug, encode(y).numpy())
+
+
 def test_outside_the_frame_gets_fill_and_background():
     y = np.full((1, 20, 20), 2, np.int64)
     aug = Augmenter(**GEOMETRY_OFF, scale=1.0, scale_range=(0.5, 0.5), fill=-7.0, random_state=0)
@@ -341,6 +377,9 @@ def test_pickle_drops_the_generator_and_restarts_the_stream():
         ({"translate_range": -0.1}, "translate_range"),
         ({"noise_std": -1.0}, "noise_std"),
         ({"n_copies": -1}, "n_copies"),
+        ({"shift": 2.0}, "shift must be a probability"),
+        ({"shift_pixels": 1.5}, "shift_pixels must be an int"),
+        ({"shift_pixels": -1}, "shift_pixels must be an int"),
         ({"fill": float("nan")}, "fill"),
     ],
 )
