@@ -239,8 +239,8 @@ def _add_tta(parser) -> None:
     parser.add_argument(
         "--tta", choices=("none", "dihedral", "shifts"),
         help="test-time augmentation, in place of the model's own: 'shifts' (the 9 one-pixel "
-        "shifts; +0.003-0.004 overlap IoU on Pommier's pairs, 9x the time) suits any model; "
-        "'dihedral' (the 8 flips and rotations) only models trained on them")
+        "shifts; +0.002-0.004 overlap IoU on Pommier's pairs, 9x the time) needs no training; "
+        "'dihedral' (the 8 flips and rotations) suits only models trained on them")
 
 
 def _load_model(args):

@@ -101,9 +101,9 @@ class ChromosomeSegmenter(
           rot90=0.5)``): on Pommier's pairs it raised such a network's overlap IoU from 0.955
           to 0.959, and lowered a network trained without them from 0.955 to 0.949, its
           chromosome A IoU from 0.968 to 0.931.
-        - ``"shifts"``: the 9 shifts by at most one pixel, which suit any network. On
+        - ``"shifts"``: the 9 shifts by at most one pixel, which need no training on them. On
           Pommier's pairs they raised the overlap IoU of four networks trained without
-          augmentation by 0.003-0.004 (0.953 to 0.957 for one), for 9 times the prediction
+          augmentation by 0.002-0.004 (0.953 to 0.957 for one), for 9 times the prediction
           time (``benchmarks/RESULTS.md``).
     patience : int or None, default=None
         Stop when the validation loss has not improved for this many epochs and restore the
