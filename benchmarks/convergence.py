@@ -171,6 +171,13 @@ RECIPES = {
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1": {**BOXES_EDGE, "labels": "raw",
                                                     "module__channels": [16, 16, 32, 64, 128],
                                                     "augment": "shift1"},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_start1": {
+        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1", "random_state": 1},
+    "bf16_cl_all_crop0_edge4_raw_full32_shift1": {**BOXES_EDGE, "labels": "raw",
+                                                  "module__channels": [32, 16, 32, 64, 128],
+                                                  "augment": "shift1"},
+    "bf16_cl_all_crop0_edge4_raw_shift1": {**BOXES_EDGE, "labels": "raw", "augment": "shift1"},
     # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
