@@ -102,7 +102,7 @@ class ChromosomeSegmenter(
           to 0.959, and lowered a network trained without them from 0.955 to 0.949, its
           chromosome A IoU from 0.968 to 0.931.
         - ``"shifts"``: the 9 shifts by at most one pixel, which need no training on them. On
-          Pommier's pairs they raised the overlap IoU of four networks trained without
+          Pommier's pairs they raised the overlap IoU of five networks trained without
           augmentation by 0.002-0.004 (0.953 to 0.957 for one), for 9 times the prediction
           time (``benchmarks/RESULTS.md``).
     patience : int or None, default=None
