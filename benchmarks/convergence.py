@@ -171,6 +171,7 @@ RECIPES = {
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1": {**BOXES_EDGE, "labels": "raw",
                                                     "module__channels": [16, 16, 32, 64, 128],
                                                     "augment": "shift1"},
+    # the same augmentation for the other members of session 33's ensemble, and a second start
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_start1": {
         **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
         "augment": "shift1", "random_state": 1},
