@@ -54,7 +54,7 @@ from torch import nn
 
 from ._model_file import uncompiled
 from ._persistence import atomic_write
-from ._tta import tta_kind
+from ._tta import dihedral, shifted, tta_kind, undo_dihedral
 
 __all__ = ["FORMATS", "ExportableSegmenter", "export_segmenter", "format_of"]
 
@@ -128,21 +128,15 @@ class ExportableSegmenter(nn.Module):
                 f"this model was exported for {self.fixed_height}x{self.fixed_width} images only"
             )
         if self.dihedral_views:
-            total = self.proba(images)
-            for k in range(1, 8):
-                turned = torch.rot90(images, k % 4, [2, 3])
-                if k >= 4:
-                    turned = torch.flip(turned, [3])
-                proba = self.proba(turned)
-                if k >= 4:
-                    proba = torch.flip(proba, [3])
-                total = total + torch.rot90(proba, -(k % 4), [2, 3])
+            total = torch.zeros_like(images[:, :1])
+            for k in range(8):
+                total = total + undo_dihedral(self.proba(dihedral(images, k)), k)
             proba = total / 8.0
         elif self.shift_views:
             total = torch.zeros_like(images[:, :1])
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
-                    total = total + _shifted(self.proba(_shifted(images, dy, dx)), -dy, -dx)
+                    total = total + shifted(self.proba(shifted(images, dy, dx)), -dy, -dx)
             proba = total / 9.0
         else:
             proba = self.proba(images)
@@ -165,14 +159,6 @@ class ExportableSegmenter(nn.Module):
         )
         logits = self.network(padded)[:, :, top : top + height, left : left + width]
         return torch.softmax(logits, dim=1)
-
-
-def _shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """:func:`chromoskl._tta.shifted` for one pixel at most, with a fixed padding of 1, so
-    that TorchScript and ``torch.export`` see one graph for every shift."""
-    height, width = x.shape[-2], x.shape[-1]
-    padded = F.pad(x, [1, 1, 1, 1], mode="replicate")
-    return padded[:, :, 1 - dy : 1 - dy + height, 1 - dx : 1 - dx + width]
 
 
 def _swap_by_area(proba: torch.Tensor) -> torch.Tensor:
