@@ -25,11 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TTA_CHOICES", "tta_kind", "dihedral", "undo_dihedral", "shifted", "SHIFTS",
-           "mean_log_proba"]
-
-#: What ``ChromosomeSegmenter(tta=...)`` accepts; ``True`` means ``"dihedral"``.
-TTA_CHOICES = (False, True, "dihedral", "shifts")
+__all__ = ["tta_kind", "dihedral", "undo_dihedral", "shifted", "SHIFTS", "mean_log_proba"]
 
 #: The (rows, columns) offsets of the ``"shifts"`` views.
 SHIFTS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
@@ -41,7 +37,8 @@ def tta_kind(tta) -> str | None:
     Raises
     ------
     ValueError
-        For anything but one of :data:`TTA_CHOICES`, with the choices in the message.
+        For anything but False (or None), True, ``"dihedral"`` or ``"shifts"``, with the
+        choices in the message.
     """
     if isinstance(tta, str):
         if tta in ("dihedral", "shifts"):
