@@ -134,6 +134,7 @@ class ExportableSegmenter(nn.Module):
             proba = total / 8.0
         elif self.shift_views:
             total = torch.zeros_like(images[:, :1])
+            # _tta.SHIFTS spelled out: TorchScript cannot iterate a module-level tuple
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
                     total = total + shifted(self.proba(shifted(images, dy, dx)), -dy, -dx)
