@@ -179,6 +179,12 @@ RECIPES = {
                                                   "module__channels": [32, 16, 32, 64, 128],
                                                   "augment": "shift1"},
     "bf16_cl_all_crop0_edge4_raw_shift1": {**BOXES_EDGE, "labels": "raw", "augment": "shift1"},
+    # the 2-hour shift-trained network's curve was flat and noisy over its last 25 minutes:
+    # with a moving average of the weights and a rate that stops at lr / 10 (session 25's
+    # +0.002 at 27.5 minutes, one run)
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_ema_floor": {
+        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1", "ema": 0.9995, "callbacks__lr_schedule__final_div_factor": 0.4},
     # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
@@ -297,6 +303,11 @@ def run_recipe(name, data, split, args):
         seg.box_norm_stats_ = seg._statistics_per_box_size(data.images[train])
         last = segmentation_scores(labels[test], seg.predict(data.images[test]))
         extra["test_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
+        if args.tta:
+            last = segmentation_scores(labels[test],
+                                       seg.set_params(tta=args.tta).predict(data.images[test]))
+            seg.set_params(tta=False)
+            extra["test_tta_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
         if args.score_train:
             last = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
             extra["train_subset_last_weights"] = {k: round(last[k], 4) for k in SCORES
