@@ -301,6 +301,8 @@ def run_recipe(name, data, split, args):
     if callbacks:  # the moving average is in the network: score its last own weights too
         seg.module_.load_state_dict(dict(seg.callbacks_)["ema"].last_weights_)
         seg.box_norm_stats_ = seg._statistics_per_box_size(data.images[train])
+        if args.save_models:  # a second model of the same run, for ensemble.py
+            seg.save(args.out / f"{name}-{kind}-last weights.pt")
         last = segmentation_scores(labels[test], seg.predict(data.images[test]))
         extra["test_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
         if args.tta:
