@@ -243,6 +243,15 @@ class HeldOutCurve(Callback):
         self._score(net)
 
 
+def _scored(seg, images, truth, **predict_params):
+    """SCORES of ``seg``'s prediction, rounded to 4 digits; ``predict_params`` (such as
+    ``tta`` or ``ab_decoding``) hold for this prediction only."""
+    kept = {key: getattr(seg, key) for key in predict_params}
+    scores = segmentation_scores(truth, seg.set_params(**predict_params).predict(images))
+    seg.set_params(**kept)
+    return {k: round(scores[k], 4) for k in SCORES if k in scores}
+
+
 def run_recipe(name, data, split, args):
     params = {**BASE, **RECIPES[name]}
     estimator_params = dict(params)
@@ -277,25 +286,17 @@ def run_recipe(name, data, split, args):
     fit_s = time.monotonic() - started
     if args.save_models:
         seg.save(args.out / f"{name}-{kind}.pt")
-    predicted = seg.predict(data.images[test])
-    scores = segmentation_scores(labels[test], predicted)
+    scores = _scored(seg, data.images[test], labels[test])
     extra = {}
     if seg.ab_decoding == "network":  # the same model, its chromosomes named by area
-        area = segmentation_scores(labels[test],
-                                   seg.set_params(ab_decoding="area").predict(data.images[test]))
-        seg.set_params(ab_decoding="network")
-        extra["test_area_decoding"] = {k: round(area[k], 4) for k in SCORES if k in area}
+        extra["test_area_decoding"] = _scored(seg, data.images[test], labels[test],
+                                              ab_decoding="area")
     if args.score_train:  # the training side: a gap to the test side is generalisation
         seen = rng.choice(train, size=min(args.score_train, len(train)), replace=False)
-        train_scores = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
-        extra["train_subset"] = {k: round(train_scores[k], 4) for k in SCORES
-                                 if k in train_scores}
+        extra["train_subset"] = _scored(seg, data.images[seen], labels[seen])
     if args.tta:  # the same model, predictions averaged over the views of args.tta
         started = time.monotonic()
-        tta_scores = segmentation_scores(labels[test],
-                                         seg.set_params(tta=args.tta).predict(data.images[test]))
-        seg.set_params(tta=False)
-        extra["test_tta"] = {k: round(tta_scores[k], 4) for k in SCORES if k in tta_scores}
+        extra["test_tta"] = _scored(seg, data.images[test], labels[test], tta=args.tta)
         extra["tta"] = args.tta
         extra["tta_predict_s"] = round(time.monotonic() - started, 1)
     if callbacks:  # the moving average is in the network: score its last own weights too
@@ -303,17 +304,12 @@ def run_recipe(name, data, split, args):
         seg.box_norm_stats_ = seg._statistics_per_box_size(data.images[train])
         if args.save_models:  # a second model of the same run, for ensemble.py
             seg.save(args.out / f"{name}-{kind}-last weights.pt")
-        last = segmentation_scores(labels[test], seg.predict(data.images[test]))
-        extra["test_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
+        extra["test_last_weights"] = _scored(seg, data.images[test], labels[test])
         if args.tta:
-            last = segmentation_scores(labels[test],
-                                       seg.set_params(tta=args.tta).predict(data.images[test]))
-            seg.set_params(tta=False)
-            extra["test_tta_last_weights"] = {k: round(last[k], 4) for k in SCORES if k in last}
+            extra["test_tta_last_weights"] = _scored(seg, data.images[test], labels[test],
+                                                     tta=args.tta)
         if args.score_train:
-            last = segmentation_scores(labels[seen], seg.predict(data.images[seen]))
-            extra["train_subset_last_weights"] = {k: round(last[k], 4) for k in SCORES
-                                                  if k in last}
+            extra["train_subset_last_weights"] = _scored(seg, data.images[seen], labels[seen])
     return {
         "recipe": name, "params": {k: v for k, v in params.items()}, "split": kind,
         "n_train": int(len(train)), "n_test": int(len(test)),
@@ -321,7 +317,7 @@ def run_recipe(name, data, split, args):
         "images_per_s": round(curve.images_seen_ / fit_s, 1),
         "process_s_at_end": round(time.monotonic() - PROCESS_START, 1),
         "best_epoch": getattr(dict(seg.callbacks_).get("keep_best"), "best_epoch_", None),
-        "test": {k: round(scores[k], 4) for k in SCORES if k in scores},
+        "test": scores,
         **extra,
         "curve": curve.points_,
     }
