@@ -3,6 +3,9 @@ one model file, and from the command line (issue 9)."""
 
 from __future__ import annotations
 
+import os
+
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -98,12 +101,49 @@ def test_grid_search_and_grouped_cross_validation_run_on_it(data):
         "start1__lr"]
 
 
+class ThreadRecorder(BaseEstimator):
+    """A member that records the process and the torch threads it was fitted with."""
+
+    def fit(self, X, y):
+        self.pid_, self.threads_ = os.getpid(), torch.get_num_threads()
+        return self
+
+    def predict_proba(self, X):
+        raise NotImplementedError
+
+    def labels_from_proba(self, proba):
+        raise NotImplementedError
+
+
+def test_n_jobs_fits_members_in_other_processes_with_their_share_of_the_threads(data):
+    members = [("a", ThreadRecorder()), ("b", ThreadRecorder())]
+    fitted = SegmenterEnsemble(members, n_jobs=2).fit(*data).estimators_
+    assert os.getpid() not in {member.pid_ for member in fitted}
+    assert [member.threads_ for member in fitted] == [max(1, joblib.cpu_count() // 2)] * 2
+    assert SegmenterEnsemble(members).fit(*data).estimators_[0].pid_ == os.getpid()
+
+
+def test_members_fitted_side_by_side_are_those_fitted_in_turn_with_as_many_threads(data):
+    X, y = data
+    side_by_side = SegmenterEnsemble(two_members(), n_jobs=2).fit(X, y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, joblib.cpu_count() // 2))
+    try:
+        in_turn = SegmenterEnsemble(two_members()).fit(X, y)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_allclose(side_by_side.predict_proba(X), in_turn.predict_proba(X),
+                               atol=1e-6)
+    assert side_by_side.named_estimators_.start1.random_state == 1
+
+
 @pytest.mark.parametrize("estimators, message", [
     ([], "non-empty list"),
     ("start0", "non-empty list"),
     ([("a", tiny()), ("a", tiny())], r"distinct names.*\['a', 'a'\]"),
     ([("a__b", tiny())], "contain no '__'"),
     ([("weights", tiny())], "names"),
+    ([("n_jobs", tiny())], "names"),
 ])
 def test_bad_members_are_one_clear_error_before_training(data, estimators, message):
     with pytest.raises(ValueError, match=message):
