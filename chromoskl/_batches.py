@@ -9,6 +9,8 @@ tensors in batches (``TensorDataset`` still goes through ``DataLoader``'s per-it
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from skorch.dataset import Dataset
@@ -39,6 +41,22 @@ def tensors_of(dataset) -> tuple[torch.Tensor, torch.Tensor | None] | None:
         X = X[indices]
         y = y[indices] if y is not None else None
     return X, y
+
+
+def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor on ``array``'s memory, read-only arrays included.
+
+    joblib hands large arrays to worker processes (``SegmenterEnsemble(n_jobs=...)``,
+    ``cross_validate(n_jobs=...)``) as read-only memory maps, for which torch warns that
+    writing would be undefined. chromoskl never writes into a fit's images or labels (the
+    augmentation, the content boxes and the network make new tensors), so sharing the map is
+    safe and saves a copy of the images per worker.
+    """
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
 
 
 class TensorBatches:
@@ -111,10 +129,10 @@ class TensorData:
             self.labels_checked_ = False
             return X
         if y is None:
-            return Dataset(torch.from_numpy(check_images(X)), None)
+            return Dataset(_shared_tensor(check_images(X)), None)
         images, labels = check_images_and_labels(X, y, n_classes=n_classes(self))
         self.labels_checked_ = True
-        return Dataset(torch.from_numpy(images), torch.from_numpy(labels))
+        return Dataset(_shared_tensor(images), _shared_tensor(labels))
 
     def get_iterator(self, dataset, training=False):
         """Batches indexed from whole tensors moved to the device once, shuffled from the

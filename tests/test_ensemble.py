@@ -4,6 +4,7 @@ one model file, and from the command line (issue 9)."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import joblib
 import numpy as np
@@ -135,6 +136,18 @@ def test_members_fitted_side_by_side_are_those_fitted_in_turn_with_as_many_threa
     np.testing.assert_allclose(side_by_side.predict_proba(X), in_turn.predict_proba(X),
                                atol=1e-6)
     assert side_by_side.named_estimators_.start1.random_state == 1
+
+
+def test_read_only_arrays_as_joblib_hands_them_to_workers_fit_without_a_warning(data):
+    X, y = data
+    X_read_only, y_read_only = X.copy(), y.copy()
+    X_read_only.setflags(write=False)
+    y_read_only.setflags(write=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seg = tiny().fit(X_read_only, y_read_only)
+    assert not [w for w in caught if "not writable" in str(w.message)]
+    np.testing.assert_array_equal(seg.predict_proba(X), tiny().fit(X, y).predict_proba(X))
 
 
 @pytest.mark.parametrize("estimators, message", [
