@@ -76,10 +76,11 @@ class SegmenterEnsemble(BaseEstimator):
     Each member is fitted with its own parameters. One after another, ``k`` members within a
     budget of ``M`` minutes take ``max_minutes=M / k`` each; with ``n_jobs=k`` they train side
     by side and each takes ``max_minutes=M``. On a 2-core CPU, two single-thread trainings side
-    by side trained 1.35x the images of one two-thread training (``benchmarks/RESULTS.md``);
-    on one GPU, leave ``n_jobs`` None. Prediction costs the sum of the members' times. A fit
-    that stops midway starts again from the first member; members saved on their own can be
-    joined with :meth:`from_fitted`.
+    by side trained 1.35x the images of one two-thread training over 2 hours, and ``n_jobs=2``
+    1.30x those of fitting in turn over 3 epochs, its process starts included
+    (``benchmarks/RESULTS.md``); on one GPU, leave ``n_jobs`` None. Prediction costs the sum
+    of the members' times. A fit that stops midway starts again from the first member;
+    members saved on their own can be joined with :meth:`from_fitted`.
 
     Examples
     --------
