@@ -202,7 +202,7 @@ class SegmenterEnsemble(BaseEstimator):
         pairs = self._checked_estimators(self.estimators)
         self._checked_weights(len(pairs))  # before hours of training, not after
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fitted)(clone(estimator), X, y, fit_params) for _, estimator in pairs
+            delayed(clone(estimator).fit)(X, y, **fit_params) for _, estimator in pairs
         )
         self.named_estimators_ = Bunch(
             **{name: fitted for (name, _), fitted in zip(pairs, self.estimators_)}
@@ -323,10 +323,6 @@ class SegmenterEnsemble(BaseEstimator):
             fitted.append(segmenter_from_payload(
                 ChromosomeSegmenter, checked_payload(member, source), params, source))
         return cls.from_fitted(list(zip(names, fitted)), weights=payload.get("weights"))
-
-
-def _fitted(estimator, X, y, fit_params):
-    return estimator.fit(X, y, **fit_params)
 
 
 def load_segmenter(path, **params):
