@@ -254,6 +254,8 @@ def _scored(seg, images, truth, **predict_params):
 
 def run_recipe(name, data, split, args):
     params = {**BASE, **RECIPES[name]}
+    if args.precision != "recipe":
+        params["precision"] = None if args.precision == "fp32" else args.precision
     estimator_params = dict(params)
     labels = data.labels
     if estimator_params.pop("labels", "cleaned") == "raw":
@@ -377,6 +379,10 @@ def main(argv=None):
     parser.add_argument("--eval-every", type=float, default=90.0, help="seconds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="recipe", choices=("recipe", "auto", "fp32", "bf16"),
+                        help="override every recipe's precision; auto: bfloat16 only where the "
+                             "CPU has bfloat16 instructions (the box recipes ask for bf16, "
+                             "which a CPU with AVX2 only runs slowly)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tta", nargs="?", const="dihedral", choices=("dihedral", "shifts"),
                         help="also score the final model with test-time augmentation over "

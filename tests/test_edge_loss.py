@@ -35,6 +35,18 @@ def test_band_is_the_edge_between_chromosome_classes_not_the_outline():
     assert torch.equal(inner_edge_band(labels, 4, width=2), expected)
 
 
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_band_is_where_a_square_neighbourhood_holds_two_chromosome_classes(width):
+    # the definition, written as max-pooling of the one-hot foreground, against the shifted
+    # boolean masks that compute it; odd sizes, and images narrower than the square
+    generator = torch.Generator().manual_seed(width)
+    for shape in [(3, 17, 23), (2, 4, 31), (1, 2, 3)]:
+        labels = torch.randint(0, 4, shape, generator=generator)
+        foreground = F.one_hot(labels, 4)[..., 1:].movedim(-1, 1).float()
+        near = F.max_pool2d(foreground, 2 * width + 1, stride=1, padding=width)
+        assert torch.equal(inner_edge_band(labels, 4, width), near.sum(dim=1) >= 2)
+
+
 def test_a_single_chromosome_has_no_band():
     labels = torch.zeros(1, 5, 5, dtype=torch.long)
     labels[0, 1:4, 1:4] = 2

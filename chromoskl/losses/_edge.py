@@ -39,10 +39,28 @@ def inner_edge_band(y_true: torch.Tensor, n_classes: int, width: int = 1) -> tor
     -------
     band : (N, H, W) bool tensor
     """
-    foreground = F.one_hot(y_true, n_classes)[..., 1:].movedim(-1, 1).float()
-    present = F.max_pool2d(foreground, 2 * width + 1, stride=1, padding=width)
-    return present.sum(dim=1) >= 2
+    # Each class dilated by shifted ORs of boolean masks, written here because the plain
+    # way, F.max_pool2d over the one-hot floats (separable or not), took 6-11 ms for a batch
+    # of 16 96x96 labels on a 2-core CPU against 0.7 ms this way, for the same band, and the
+    # loss computes it for every batch.
+    classes_near = torch.zeros(y_true.shape, dtype=torch.uint8, device=y_true.device)
+    for label in range(1, n_classes):
+        classes_near += _dilated(y_true == label, width)
+    return classes_near >= 2
 
+
+def _dilated(mask: torch.Tensor, width: int) -> torch.Tensor:
+    """``mask`` (N, H, W, bool) dilated by a square of side ``2 * width + 1``: along the
+    rows, then along the columns (the square is separable)."""
+    along_rows = mask.clone()
+    for shift in range(1, width + 1):
+        along_rows[:, :, shift:] |= mask[:, :, :-shift]
+        along_rows[:, :, :-shift] |= mask[:, :, shift:]
+    dilated = along_rows.clone()
+    for shift in range(1, width + 1):
+        dilated[:, shift:, :] |= along_rows[:, :-shift, :]
+        dilated[:, :-shift, :] |= along_rows[:, shift:, :]
+    return dilated
 
 class EdgeWeightedCELoss(nn.Module):
     """Cross-entropy with the pixels at the edges between chromosome classes weighed
