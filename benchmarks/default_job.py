@@ -52,9 +52,10 @@ VARIANTS = {
     # width 16 at full resolution and width 8's channels below it (as fast as base width 8)
     "narrow16": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}},
     "narrow16_e12": {"module": {"unet": {"channels": [16, 16, 32, 64, 128]}}, "epochs": 12},
-    # width 8 at the two finest levels and half of base 8's below them: 1.5x base 8's
-    # training step in float32 on a CPU without bfloat16 instructions (AVX2 only), where
-    # ``precision="auto"`` trains in float32
+    # width 8 at the two finest levels and half of base 8's widths below them: 1.5x the
+    # training images/s of base 8 in float32 on a CPU without bfloat16 instructions (AVX2
+    # only, where ``precision="auto"`` trains in float32), and far lower scores
+    # (benchmarks/RESULTS.md, session 38)
     "half8": {"module": {"unet": {"channels": [8, 8, 16, 32, 64]}}},
     "half8_e10": {"module": {"unet": {"channels": [8, 8, 16, 32, 64]}}, "epochs": 10},
 }

@@ -62,6 +62,7 @@ def _dilated(mask: torch.Tensor, width: int) -> torch.Tensor:
         dilated[:, :-shift, :] |= along_rows[:, shift:, :]
     return dilated
 
+
 class EdgeWeightedCELoss(nn.Module):
     """Cross-entropy with the pixels at the edges between chromosome classes weighed
     ``edge_weight`` times (registry name ``"edge_ce"``).
