@@ -52,16 +52,17 @@ def inner_edge_band(y_true: torch.Tensor, n_classes: int, width: int = 1) -> tor
 def _dilated(mask: torch.Tensor, width: int) -> torch.Tensor:
     """``mask`` (N, H, W, bool) dilated by a square of side ``2 * width + 1``: along the
     rows, then along the columns (the square is separable)."""
-    along_rows = mask.clone()
-    for shift in range(1, width + 1):
-        along_rows[:, :, shift:] |= mask[:, :, :-shift]
-        along_rows[:, :, :-shift] |= mask[:, :, shift:]
-    dilated = along_rows.clone()
-    for shift in range(1, width + 1):
-        dilated[:, shift:, :] |= along_rows[:, :-shift, :]
-        dilated[:, :-shift, :] |= along_rows[:, shift:, :]
-    return dilated
+    return _dilated_along(_dilated_along(mask, width, dim=2), width, dim=1)
 
+
+def _dilated_along(mask: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+    """``mask`` dilated by ``width`` pixels each way along ``dim`` (a new tensor)."""
+    dilated = mask.clone()
+    source, target = mask.movedim(dim, -1), dilated.movedim(dim, -1)  # views
+    for shift in range(1, width + 1):
+        target[..., shift:] |= source[..., :-shift]
+        target[..., :-shift] |= source[..., shift:]
+    return dilated
 
 class EdgeWeightedCELoss(nn.Module):
     """Cross-entropy with the pixels at the edges between chromosome classes weighed
