@@ -64,9 +64,9 @@ DEFAULT_N_SAMPLES = 1500
 # file's defaults (cleaned labels, unseen pairs) overlap IoU 0.900 and A IoU 0.947 in 401 s,
 # against 0.896 and 0.921 in 387 s (and 0.877 / 0.925 for 10 epochs of the narrow network).
 # The generated recipe trains 6 epochs of batches of 8, not 8 epochs of 16 (2026-12-06): on a
-# 2-core AVX2 CPU in float32, where 8 x 16 took 75-96 s, it fits in 0.87x the time with the
-# same mean overlap IoU over six seeds (0.904) and A IoU 0.780 against 0.797 (seed 0, the
-# quick start's: overlap 0.931 against 0.917, A 0.804 against 0.802).
+# 2-core AVX2 CPU in float32, where 8 x 16 took 75-96 s, it fits in 0.84-0.87x the time, with
+# mean overlap IoU 0.906 against 0.904 and A IoU 0.780 against 0.787 over nine seeds (seed 0,
+# the quick start's: overlap 0.931 against 0.917, A 0.804 against 0.802).
 RECIPES = {
     "generated": {
         "epochs": 6, "batch_size": 8, "lr": 1e-2, "lr_schedule": "onecycle",
