@@ -109,17 +109,20 @@ def run(name: str, seed: int, tta=None) -> dict:
     )
     seg.fit(data.images[train], data.labels[train], groups=data.groups[train])
     fit_s = time.perf_counter() - started - generated_s
-    scores = segmentation_scores(data.labels[test], seg.predict(data.images[test]))
+
+    def held_out_scores(prefix=""):
+        scores = segmentation_scores(data.labels[test], seg.predict(data.images[test]))
+        return {f"{prefix}{key}": round(scores[key], 4) for key in SCORES}
+
     result = {"variant": name, "seed": seed, "generate_s": round(generated_s, 1),
-              "fit_s": round(fit_s, 1), "total_s": round(time.perf_counter() - started, 1),
-              **{key: round(scores[key], 4) for key in SCORES},
+              "fit_s": round(fit_s, 1), **held_out_scores(),
+              "total_s": round(time.perf_counter() - started, 1),
               "held_out_near_equal_share": round(near_equal_share(data.labels[test]), 3)}
     if tta:  # the same fitted network, scored again with test-time views
         seg.set_params(tta=tta)
         predict_started = time.perf_counter()
-        scores = segmentation_scores(data.labels[test], seg.predict(data.images[test]))
+        result.update(held_out_scores(prefix=f"tta_{tta}_"))
         result[f"tta_{tta}_predict_s"] = round(time.perf_counter() - predict_started, 1)
-        result.update({f"tta_{tta}_{key}": round(scores[key], 4) for key in SCORES})
     return result
 
 
