@@ -64,6 +64,7 @@ def _dilated_along(mask: torch.Tensor, width: int, dim: int) -> torch.Tensor:
         target[..., :-shift] |= source[..., shift:]
     return dilated
 
+
 class EdgeWeightedCELoss(nn.Module):
     """Cross-entropy with the pixels at the edges between chromosome classes weighed
     ``edge_weight`` times (registry name ``"edge_ce"``).
