@@ -24,19 +24,19 @@ import time
 import numpy as np
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.augmentation import Augmenter
 from chromoskl.cli import DEFAULT_N_SAMPLES, RECIPES, segmenter_params
 from chromoskl.datasets import make_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
 
-#: One change each to the recipe (``n_samples`` and ``augment`` are not recipe keys).
+#: One change each to the recipe (``n_samples`` is not a recipe key).
 VARIANTS = {
     "recipe": {},
     "swap_invariant": {"ab_loss": "swap_invariant"},
     "fixed": {"ab_loss": "fixed"},
     "fixed_network": {"ab_loss": "fixed", "ab_decoding": "network"},
-    "dihedral": {"augment": True},
+    "dihedral": {"augment": "dihedral"},
+    "shifts": {"augment": "shifts"},
     "batch32_e10": {"batch_size": 32, "epochs": 10},
     "n2000_e6": {"n_samples": 2000, "epochs": 6},
     "n2000": {"n_samples": 2000},
@@ -93,7 +93,6 @@ def near_equal_share(labels) -> float:
 def run(name: str, seed: int, tta=None) -> dict:
     change = dict(VARIANTS[name])
     n_samples = change.pop("n_samples", DEFAULT_N_SAMPLES)
-    augment = change.pop("augment", False)
     estimator_extra = change.pop("estimator", {})
     recipe = {**RECIPES["generated"], **change}
     recipe["module"] = recipe["module"]["unet"]
@@ -104,7 +103,6 @@ def run(name: str, seed: int, tta=None) -> dict:
                                      test_size=0.2, random_state=seed)
     seg = ChromosomeSegmenter(
         "unet", **segmenter_params(recipe), precision="auto", random_state=seed, verbose=0,
-        augment=Augmenter(hflip=0.5, vflip=0.5, rot90=0.5, random_state=seed) if augment else None,
         **estimator_extra,
     )
     seg.fit(data.images[train], data.labels[train], groups=data.groups[train])

@@ -71,17 +71,26 @@ RECIPES = {
     "generated": {
         "epochs": 6, "batch_size": 8, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_edge_ce", "ab_loss": "fixed", "ab_decoding": "area",
-        "channels_last": True, "content_margin": None,
+        "channels_last": True, "content_margin": None, "augment": "none",
         "module": {"unet": {"base_channels": 8, "depth": 4}},
     },
     "file": {
         "epochs": 16, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_edge_ce", "ab_loss": "swap_invariant", "ab_decoding": "area",
-        "channels_last": True, "content_margin": 0,
+        "channels_last": True, "content_margin": 0, "augment": "none",
         # ``channels`` sets every level's width; base_channels and depth are what a
         # --module base_channels or depth changes (see _training_settings)
         "module": {"unet": {"base_channels": 16, "depth": 4, "channels": [16, 16, 32, 64, 128]}},
     },
+}
+#: ``--augment``: the Augmenter settings of each name (applied to training batches only).
+#: "shifts" moves each training crop by whole pixels, at most one, with no resampling: on
+#: Pommier's pairs it delayed a U-Net's memorising and gave the best single network of
+#: 2 hours (benchmarks/RESULTS.md, sessions 34-35). "dihedral" flips and turns by 90 degrees.
+AUGMENTATIONS = {
+    "none": None,
+    "shifts": {"hflip": 0.0, "vflip": 0.0, "rot90": 0.0, "shift": 1.0, "shift_pixels": 1},
+    "dihedral": {"hflip": 0.5, "vflip": 0.5, "rot90": 0.5},
 }
 # The network sizes that a recipe's explicit ``channels`` would override.
 SIZE_PARAMS = {"base_channels", "depth"}
@@ -112,6 +121,17 @@ RECIPE_PARAMS = ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_
                  "channels_last", "content_margin")
 
 
+def augmenter(name: str):
+    """The :class:`~chromoskl.augmentation.Augmenter` of an ``AUGMENTATIONS`` name, or None.
+
+    It has no ``random_state`` of its own, so the estimator's seeds it.
+    """
+    from .augmentation import Augmenter
+
+    settings = AUGMENTATIONS[name]
+    return None if settings is None else Augmenter(**settings)
+
+
 def segmenter_params(settings: dict) -> dict:
     """The ``ChromosomeSegmenter`` parameters of a recipe whose ``module`` holds one network's.
 
@@ -121,6 +141,7 @@ def segmenter_params(settings: dict) -> dict:
     return {
         "max_epochs": settings["epochs"],
         **{name: settings[name] for name in RECIPE_PARAMS},
+        "augment": augmenter(settings["augment"]),
         **{f"module__{key}": value for key, value in settings["module"].items()},
     }
 
@@ -135,6 +156,7 @@ def _training_settings(args) -> dict:
     for name in ("lr_schedule", "content_margin"):
         if settings[name] == "none":
             settings[name] = None
+    settings["augment"] = recipe["augment"] if args.augment is None else args.augment
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     else:
@@ -177,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="swap_invariant: the loss ignores which chromosome is A")
     train.add_argument("--ab-decoding", choices=("network", "area"),
                        help="area: the smaller predicted chromosome is called A")
+    train.add_argument("--augment", choices=sorted(AUGMENTATIONS),
+                       help="augment the training batches: 'shifts' (by whole pixels, at most "
+                       "one) or 'dihedral' (flips and turns by 90 degrees); default: the "
+                       "recipe's (none)")
+    train.add_argument("--tta", choices=("none", "dihedral", "shifts"), default="none",
+                       help="the test-time views that the saved model predicts with and the "
+                       "held-out scores use: 'shifts' (the 9 one-pixel shifts, 9x the "
+                       "prediction time) or 'dihedral' (only for a model trained on them); "
+                       "default none")
     train.add_argument("--n-samples", type=_positive_int, default=DEFAULT_N_SAMPLES,
                        help="images to generate when no --data is given")
     train.add_argument("--max-samples", type=_positive_int,
@@ -341,6 +372,8 @@ def _train(args) -> int:
         raise KeyboardInterrupt
     fit_seconds = time.perf_counter() - started
 
+    if args.tta != "none":
+        seg.set_params(tta=args.tta)
     predicted = seg.predict(data.images[test])
     scores = segmentation_scores(data.labels[test], predicted)
     seg.save(args.out / "model.pt")
@@ -353,6 +386,7 @@ def _train(args) -> int:
         "module": module,
         "recipe": {k: v for k, v in settings.items() if k != "module"},
         "max_minutes": args.max_minutes,
+        "tta": args.tta,
         "seed": args.seed,
         "init_seed": seg.random_state,
         "epochs_run": len(seg.history_),

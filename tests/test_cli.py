@@ -11,9 +11,10 @@ import torch
 from skimage import io
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.cli import _training_settings, build_parser, main
+from chromoskl.cli import _training_settings, build_parser, main, segmenter_params
 from chromoskl.datasets import load_overlapping_chromosomes, make_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
+from chromoskl.splits import holdout_indices
 
 SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8", "--module", "depth=2",
          "--module", "base_channels=4"]
@@ -193,10 +194,47 @@ def test_flags_override_the_recipe(tmp_path):
     recipe = json.loads((out / "metrics.json").read_text())["recipe"]
     assert recipe == {"batch_size": 8, "lr": 0.002, "lr_schedule": None, "criterion": "ce",
                       "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1,
-                      "channels_last": True, "content_margin": 2}
+                      "channels_last": True, "content_margin": 2, "augment": "none"}
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert (seg.ab_loss, seg.ab_decoding, seg.criterion) == ("swap_invariant", "area", "ce")
     assert seg.content_margin == 2
+
+
+@pytest.mark.parametrize("name, expected", [
+    (None, None),
+    ("none", None),
+    ("shifts", {"shift": 1.0, "shift_pixels": 1, "hflip": 0.0, "vflip": 0.0, "rot90": 0.0}),
+    ("dihedral", {"shift": 0.0, "hflip": 0.5, "vflip": 0.5, "rot90": 0.5}),
+])
+def test_augment_names_the_training_augmenter(name, expected):
+    flags = [] if name is None else ["--augment", name]
+    settings = _training_settings(build_parser().parse_args(["train", *flags]))
+    augment = segmenter_params({**settings, "module": {}})["augment"]
+    if expected is None:
+        assert augment is None
+    else:
+        assert {key: getattr(augment, key) for key in expected} == expected
+        assert augment.random_state is None  # the estimator's random_state seeds it
+
+
+def test_tta_is_what_the_saved_model_predicts_with_and_what_was_scored(tmp_path):
+    out = tmp_path / "views"
+    assert main(["train", *SMALL, "--augment", "shifts", "--tta", "shifts",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert (report["recipe"]["augment"], report["tta"]) == ("shifts", "shifts")
+    seg = ChromosomeSegmenter.load(out / "model.pt")
+    assert seg.tta == "shifts"
+    data = make_overlapping_chromosomes(30, random_state=0)
+    train, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2,
+                                     random_state=0)
+    assert report["n_test"] == len(test)
+    with_views = seg.predict_proba(data.images[test])
+    plain = seg.set_params(tta=False).predict_proba(data.images[test])
+    assert not np.allclose(with_views, plain)
+    scored = segmentation_scores(data.labels[test], seg.set_params(tta="shifts").predict(
+        data.images[test]))
+    assert scored == pytest.approx(report["test"])
 
 
 def test_a_data_file_trains_on_content_boxes_by_default(tmp_path):
