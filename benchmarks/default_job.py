@@ -74,6 +74,9 @@ VARIANTS = {
     # the recipe until 2026-12-06 (8 epochs of batches of 16; since then 6 epochs of 8, so the
     # epoch variants above and "batch32" now change that)
     "batch16_e8": {"batch_size": 16, "epochs": 8},
+    # a fifth pooling, for a wider view when naming the smaller chromosome: slower, and no
+    # better on the two seeds of lowest A IoU (benchmarks/RESULTS.md, session 40)
+    "depth5": {"module": {"unet": {"base_channels": 8, "depth": 5}}},
 }
 #: Pairs whose smaller chromosome has at least this share of the larger one's area.
 NEAR_EQUAL_RATIO = 0.9

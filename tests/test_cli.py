@@ -248,7 +248,8 @@ def test_a_data_file_trains_on_content_boxes_by_default(tmp_path):
     assert main(["train", "--data", str(data), "--epochs", "1", "--batch-size", "8",
                  "--module", "depth=2", "--module", "base_channels=4", "--out", str(out)]) == 0
     recipe = json.loads((out / "metrics.json").read_text())["recipe"]
-    assert (recipe["content_margin"], recipe["ab_loss"]) == (0, "swap_invariant")
+    assert (recipe["content_margin"], recipe["ab_loss"], recipe["augment"]) == (
+        0, "swap_invariant", "shifts")
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert seg.content_margin == 0 and seg.box_norm_stats_
     assert seg.criterion == "dice_edge_ce"
