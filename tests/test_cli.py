@@ -44,6 +44,36 @@ def test_another_start_on_the_same_hold_out_joins_the_first_as_an_ensemble(train
     assert '"overlap_iou"' in capsys.readouterr().out
 
 
+def test_members_train_side_by_side_and_each_resumes_from_its_own_checkpoint(tmp_path):
+    from chromoskl.ensemble import load_segmenter
+
+    out = tmp_path / "members"
+    assert main(["train", *SMALL, "--members", "2", "--init-seed", "3", "--out", str(out)]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert (report["init_seed"], report["epochs_run"]) == ([3, 4], [1, 1])
+    assert {"checkpoint-start3.pt", "checkpoint-start4.pt"} <= {p.name for p in out.iterdir()}
+    first = load_segmenter(out / "model.pt")
+    assert [name for name, _ in first.estimators] == ["start3", "start4"]
+    starts = [member.module_.state_dict() for member in first.estimators_]
+    assert any(not torch.equal(starts[0][k], starts[1][k]) for k in starts[0])
+
+    # start4 lost its checkpoint (stopped before its first epoch ended): it starts afresh,
+    # while start3 continues its own run
+    (out / "checkpoint-start4.pt").unlink()
+    two_epochs = [a if a != "1" else "2" for a in SMALL]
+    assert two_epochs[two_epochs.index("--epochs") + 1] == "2"
+    assert main(["train", *two_epochs, "--members", "2", "--init-seed", "3", "--resume",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == [2, 2]
+    resumed = load_segmenter(out / "model.pt")
+    assert [len(member.history_) for member in resumed.estimators_] == [2, 2]
+    # start3's first epoch is the one of its checkpoint; start4's first epoch is new (its
+    # one-cycle schedule is planned over 2 epochs now, so its loss is another)
+    assert resumed.estimators_[0].history_[0] == first.estimators_[0].history_[0]
+    assert resumed.estimators_[1].history_[0]["train_loss"] != pytest.approx(
+        first.estimators_[1].history_[0]["train_loss"], abs=1e-6)
+
+
 def test_train_writes_model_metrics_and_pictures(trained):
     names = {p.name for p in trained.iterdir()}
     assert {"model.pt", "metrics.json", "predictions.png", "training_curves.png",
