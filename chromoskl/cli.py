@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", choices=sorted(AUGMENTATIONS),
                        help="augment the training batches: 'shifts' (by whole pixels, at most "
                        "one) or 'dihedral' (flips and turns by 90 degrees); default: the "
-                       "recipe's (none)")
+                       "recipe's, none for generated pairs and shifts with --data")
     train.add_argument("--tta", choices=("none", "dihedral", "shifts"), default="none",
                        help="the test-time views that the saved model predicts with and the "
                        "held-out scores use: 'shifts' (the 9 one-pixel shifts, 9x the "

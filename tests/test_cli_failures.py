@@ -129,21 +129,24 @@ def test_an_rgb_png_is_read_on_the_grey_pngs_scale(tmp_path):
     assert read_grey_image(tmp_path / "grey.png").max() > 100
 
 
-def _interrupt_run(tmp_path: Path, epochs: int = 300):
-    """Start a tiny chromoskl train, wait for its first checkpoint, send Ctrl-C (SIGINT)."""
+def _interrupt_run(tmp_path: Path, epochs: int = 300, members: int = 1):
+    """Start a tiny chromoskl train, wait for its first checkpoints (one per member), then
+    send Ctrl-C (SIGINT) to its whole process group, as a terminal does."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "chromoskl.cli", "train", "--n-samples", "40",
                "--epochs", str(epochs), "--batch-size", "8", "--module", "depth=2",
-               "--module", "base_channels=4", "--out", str(out)]
+               "--module", "base_channels=4", "--members", str(members), "--out", str(out)]
+    checkpoints = ([out / "checkpoint.pt"] if members == 1 else
+                   [out / f"checkpoint-start{seed}.pt" for seed in range(members)])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+    while not all(path.exists() for path in checkpoints) and time.monotonic() < deadline:
         if process.poll() is not None:
             break
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     return process.returncode, stdout, stderr, out
 
@@ -161,3 +164,20 @@ def test_ctrl_c_during_train_exits_non_zero_with_a_checkpoint(tmp_path):
                  "--batch-size", "8", "--module", "depth=2", "--module", "base_channels=4",
                  "--out", str(out), "--resume"]) == 0
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == len(history) + 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_members_side_by_side_and_each_resumes(tmp_path):
+    code, stdout, stderr, out = _interrupt_run(tmp_path, members=2)
+    assert code == 130, (stdout, stderr)
+    assert "Traceback" not in stderr
+    assert "interrupted; `chromoskl train --resume --out" in stderr
+    assert not (out / "model.pt").exists()
+    done = [len(json.loads(torch.load(out / f"checkpoint-start{seed}.pt",
+                                      weights_only=True)["history"])) for seed in (0, 1)]
+    assert all(1 <= epochs < 300 for epochs in done)
+    epochs = max(done) + 1
+    assert main(["train", "--n-samples", "40", "--epochs", str(epochs), "--batch-size", "8",
+                 "--module", "depth=2", "--module", "base_channels=4", "--members", "2",
+                 "--out", str(out), "--resume"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == [epochs, epochs]
