@@ -256,8 +256,8 @@ def test_tta_is_what_the_saved_model_predicts_with_and_what_was_scored(tmp_path)
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert seg.tta == "shifts"
     data = make_overlapping_chromosomes(30, random_state=0)
-    train, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2,
-                                     random_state=0)
+    _, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2,
+                                 random_state=0)
     assert report["n_test"] == len(test)
     with_views = seg.predict_proba(data.images[test])
     plain = seg.set_params(tta=False).predict_proba(data.images[test])
