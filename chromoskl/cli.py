@@ -390,8 +390,13 @@ def _train(args) -> int:
             keep_checkpoint(seg, savers[0], checkpoints[0])
             raise KeyboardInterrupt
     else:
-        segs = train_members(segs, checkpoints, X_train, y_train, resume=args.resume,
-                             max_epochs=settings["epochs"], groups=groups)
+        # The handler makes Ctrl-C stop the workers even where the process was started with
+        # SIGINT ignored (a background job of a shell); each member's checkpoint stays.
+        with interrupt_recorded() as interrupt:
+            segs = train_members(segs, checkpoints, X_train, y_train, resume=args.resume,
+                                 max_epochs=settings["epochs"], groups=groups)
+        if interrupt.seen:
+            raise KeyboardInterrupt
         seg = SegmenterEnsemble.from_fitted([(f"start{s}", m) for s, m in zip(seeds, segs)])
         for seed, member in zip(seeds, segs):
             print(f"chromoskl: member start{seed}: {len(member.history_)} epochs", flush=True)
