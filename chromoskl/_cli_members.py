@@ -19,7 +19,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-__all__ = ["member_checkpoints", "member_seeds", "train_members"]
+__all__ = ["fit_member", "member_checkpoints", "member_seeds", "train_members"]
 
 
 def member_seeds(first: int, count: int) -> list[int]:
@@ -35,8 +35,9 @@ def member_checkpoints(out: Path, seeds: list[int]) -> list[Path]:
     return [out / f"checkpoint-start{seed}.pt" for seed in seeds]
 
 
-def _fit_member(segmenter, checkpoint: Path, X, y, *, resume: bool, max_epochs: int, groups):
-    """Fit one member (in a worker process), or resume it from its checkpoint.
+def fit_member(segmenter, checkpoint: Path, X, y, *, resume: bool, max_epochs: int, groups):
+    """Fit one network (a member in a worker process, or the single one), or resume it from
+    its checkpoint.
 
     A member with no checkpoint yet (stopped before its first epoch ended) starts afresh.
     """
@@ -54,7 +55,7 @@ def train_members(segmenters, checkpoints, X, y, *, resume: bool, max_epochs: in
     for ``--resume``.
     """
     return Parallel(n_jobs=len(segmenters))(
-        delayed(_fit_member)(segmenter, checkpoint, X, y, resume=resume,
+        delayed(fit_member)(segmenter, checkpoint, X, y, resume=resume,
                              max_epochs=max_epochs, groups=groups)
         for segmenter, checkpoint in zip(segmenters, checkpoints)
     )

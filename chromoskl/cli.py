@@ -342,9 +342,9 @@ def _holdout(data, *, test_size, split, seed):
 
 def _train(args) -> int:
     from . import ChromosomeSegmenter
-    from ._cli_members import member_checkpoints, member_seeds, train_members
+    from ._cli_members import fit_member, member_checkpoints, member_seeds, train_members
     from ._device import resolve_device
-    from .checkpoint import EpochCheckpoint, resume_training
+    from .checkpoint import EpochCheckpoint
     from .ensemble import SegmenterEnsemble
     from .metrics import segmentation_scores
     from .plotting import plot_history, plot_predictions
@@ -381,11 +381,8 @@ def _train(args) -> int:
     if args.members == 1:
         seg = segs[0]
         with interrupt_recorded() as interrupt:
-            if args.resume:
-                resume_training(seg, checkpoints[0], X_train, y_train,
-                                max_epochs=settings["epochs"], groups=groups)
-            else:
-                seg.fit(X_train, y_train, groups=groups)
+            fit_member(seg, checkpoints[0], X_train, y_train, resume=args.resume,
+                       max_epochs=settings["epochs"], groups=groups)
         if interrupt.seen:  # skorch ends fit quietly on Ctrl-C: no model.pt, a non-zero exit
             keep_checkpoint(seg, savers[0], checkpoints[0])
             raise KeyboardInterrupt
