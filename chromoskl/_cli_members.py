@@ -19,7 +19,8 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-__all__ = ["fit_member", "member_checkpoints", "member_seeds", "train_members"]
+__all__ = ["fit_member", "member_checkpoints", "member_seeds", "predict_and_score_members",
+           "train_members"]
 
 
 def member_seeds(first: int, count: int) -> list[int]:
@@ -59,3 +60,24 @@ def train_members(segmenters, checkpoints, X, y, *, resume: bool, max_epochs: in
                              max_epochs=max_epochs, groups=groups)
         for segmenter, checkpoint in zip(segmenters, checkpoints)
     )
+
+
+def predict_and_score_members(ensemble, X, y):
+    """The ensemble's labels for ``X``, and each member's own held-out scores beside them.
+
+    Each member predicts once; its probabilities are scored alone, then added into the mean,
+    so the members' scores cost no second prediction. Returns ``(labels, {name: scores})``,
+    the labels those of ``ensemble.predict(X)``.
+    """
+    from .metrics import segmentation_scores
+
+    member_scores = {}
+
+    def scored(member_probas):
+        for name, proba in member_probas:
+            member = ensemble.named_estimators_[name]
+            member_scores[name] = segmentation_scores(y, member.labels_from_proba(proba))
+            yield proba
+
+    mean = ensemble.mean_proba(scored(ensemble.member_proba(X)))
+    return ensemble.labels_from_proba(mean), member_scores

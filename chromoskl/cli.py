@@ -342,7 +342,13 @@ def _holdout(data, *, test_size, split, seed):
 
 def _train(args) -> int:
     from . import ChromosomeSegmenter
-    from ._cli_members import fit_member, member_checkpoints, member_seeds, train_members
+    from ._cli_members import (
+        fit_member,
+        member_checkpoints,
+        member_seeds,
+        predict_and_score_members,
+        train_members,
+    )
     from ._device import resolve_device
     from .checkpoint import EpochCheckpoint
     from .ensemble import SegmenterEnsemble
@@ -402,7 +408,12 @@ def _train(args) -> int:
     if args.tta != "none":
         for member in segs:
             member.set_params(tta=args.tta)
-    predicted = seg.predict(data.images[test])
+    if args.members == 1:
+        predicted = seg.predict(data.images[test])
+        member_scores = None
+    else:
+        predicted, member_scores = predict_and_score_members(seg, data.images[test],
+                                                             data.labels[test])
     scores = segmentation_scores(data.labels[test], predicted)
     seg.save(args.out / "model.pt")
     epochs_run = [len(member.history_) for member in segs]
@@ -426,6 +437,8 @@ def _train(args) -> int:
         "fit_seconds": round(fit_seconds, 1),
         "test": scores,
     }
+    if member_scores is not None:  # what the averaging gave: each member's own scores
+        report["members_test"] = member_scores
     (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     show = np.linspace(0, len(test) - 1, num=min(6, len(test))).astype(int)
     plot_predictions(
@@ -434,12 +447,18 @@ def _train(args) -> int:
         title=f"{args.arch}, held-out images: overlap IoU {scores['overlap_iou']:.3f}",
     )
     plot_history(segs[0].history_, args.out / "training_curves.png")
-    print(f"chromoskl: held-out overlap IoU {scores['overlap_iou']:.3f}, chromosome IoU "
-          f"A {scores['chromosome_a_iou']:.3f} / B {scores['chromosome_b_iou']:.3f}, pixel "
-          f"accuracy {scores['pixel_accuracy']:.3f}")
+    print(f"chromoskl: held-out {_scores_line(scores)}")
+    for name, alone in (member_scores or {}).items():
+        print(f"chromoskl: member {name} alone: {_scores_line(alone)}")
     print(f"chromoskl: wrote {args.out}/model.pt, metrics.json, predictions.png, "
           f"training_curves.png in {report['seconds']} s")
     return 0
+
+
+def _scores_line(scores: dict) -> str:
+    return (f"overlap IoU {scores['overlap_iou']:.3f}, chromosome IoU "
+            f"A {scores['chromosome_a_iou']:.3f} / B {scores['chromosome_b_iou']:.3f}, pixel "
+            f"accuracy {scores['pixel_accuracy']:.3f}")
 
 
 def _evaluate(args) -> int:

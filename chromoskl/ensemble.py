@@ -224,18 +224,30 @@ class SegmenterEnsemble(BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
 
-    def predict_proba(self, X):
-        """The weighted mean of the members' class probabilities, (n, 4, H, W) float32.
+    def member_proba(self, X):
+        """Each member's own class probabilities, one member at a time.
 
-        Each member names A and B as its own ``predict_proba`` does (with
-        ``ab_decoding="area"``, A the smaller chromosome of its argmax), so that members of
-        either naming agree before they are averaged.
+        A generator, as scikit-learn's ``staged_predict_proba`` of the boosting estimators:
+        it yields ``(name, proba)`` for each member in order, ``proba`` (n, 4, H, W) float32
+        as that member's ``predict_proba`` gives it. Score each member beside the mean
+        (``chromoskl train --members`` does) without predicting twice:
+        :meth:`mean_proba` of the yielded arrays is :meth:`predict_proba`.
         """
         check_is_fitted(self, "estimators_")
+        for name, estimator in zip(self.named_estimators_, self.estimators_):
+            yield name, np.asarray(estimator.predict_proba(X), dtype=np.float32)
+
+    def mean_proba(self, probas):
+        """The weighted mean of the members' probabilities (an iterable, in member order),
+        accumulated one member at a time so that two arrays are held at once."""
+        check_is_fitted(self, "estimators_")
         weights = self._checked_weights(len(self.estimators_))
-        mean = None
-        for weight, estimator in zip(weights, self.estimators_):
-            proba = np.asarray(estimator.predict_proba(X), dtype=np.float32)
+        mean, count = None, 0
+        for proba in probas:
+            count += 1
+            if count > len(weights):
+                break
+            weight = weights[count - 1]
             if mean is None:
                 mean = proba * np.float32(weight)
             elif proba.shape != mean.shape:
@@ -245,7 +257,20 @@ class SegmenterEnsemble(BaseEstimator):
                 )
             else:
                 mean += proba * np.float32(weight)
+        if count != len(weights):
+            got = f"more than {len(weights)}" if count > len(weights) else str(count)
+            raise ValueError(f"Got {got} probability arrays for {len(weights)} members: give "
+                             f"one per member, in member order.")
         return mean
+
+    def predict_proba(self, X):
+        """The weighted mean of the members' class probabilities, (n, 4, H, W) float32.
+
+        Each member names A and B as its own ``predict_proba`` does (with
+        ``ab_decoding="area"``, A the smaller chromosome of its argmax), so that members of
+        either naming agree before they are averaged.
+        """
+        return self.mean_proba(proba for _, proba in self.member_proba(X))
 
     def labels_from_proba(self, proba):
         """Labels decoded from class probabilities as the first member decodes them."""

@@ -56,6 +56,17 @@ def test_members_train_side_by_side_and_each_resumes_from_its_own_checkpoint(tmp
     assert [name for name, _ in first.estimators] == ["start3", "start4"]
     starts = [member.module_.state_dict() for member in first.estimators_]
     assert any(not torch.equal(starts[0][k], starts[1][k]) for k in starts[0])
+    # each member's own held-out scores are reported beside the mean's
+    data = make_overlapping_chromosomes(30, random_state=0)
+    _, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2, random_state=0)
+    assert report["n_test"] == len(test)
+    X_test, y_test = data.images[test], data.labels[test]
+    assert report["test"] == pytest.approx(segmentation_scores(y_test, first.predict(X_test)),
+                                           nan_ok=True)
+    for name, member in zip(["start3", "start4"], first.estimators_):
+        assert report["members_test"][name] == pytest.approx(
+            segmentation_scores(y_test, member.predict(X_test)), nan_ok=True)
+    assert report["members_test"]["start3"] != report["members_test"]["start4"]
 
     # start4 lost its checkpoint (stopped before its first epoch ended): it starts afresh,
     # while start3 continues its own run

@@ -52,6 +52,22 @@ def test_the_prediction_is_the_weighted_mean_of_the_members(fitted, data):
     assert fitted.named_estimators_.start1 is second
 
 
+def test_each_members_own_probabilities_come_one_at_a_time_and_make_the_mean(fitted, data):
+    X, _ = data
+    stream = fitted.member_proba(X)
+    name, proba = next(stream)  # a generator: the second member has not predicted yet
+    assert name == "start0"
+    np.testing.assert_array_equal(proba, fitted.estimators_[0].predict_proba(X))
+    rest = list(stream)
+    assert [n for n, _ in rest] == ["start1"]
+    np.testing.assert_array_equal(rest[0][1], fitted.estimators_[1].predict_proba(X))
+    np.testing.assert_array_equal(fitted.mean_proba([proba, rest[0][1]]), fitted.predict_proba(X))
+    with pytest.raises(ValueError, match="1 probability arrays for 2 members"):
+        fitted.mean_proba([proba])
+    with pytest.raises(ValueError, match="more than 2 probability arrays for 2 members"):
+        fitted.mean_proba([proba] * 3)
+
+
 def test_fit_trains_clones_and_leaves_the_given_members_unfitted(data):
     members = two_members()
     ensemble = SegmenterEnsemble(members).fit(*data)
