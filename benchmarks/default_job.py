@@ -22,6 +22,7 @@ import json
 import time
 
 import numpy as np
+import torch
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import DEFAULT_N_SAMPLES, RECIPES, segmenter_params
@@ -77,6 +78,9 @@ VARIANTS = {
     # a fifth pooling, for a wider view when naming the smaller chromosome: slower, and no
     # better on the two seeds of lowest A IoU (benchmarks/RESULTS.md, session 40)
     "depth5": {"module": {"unet": {"base_channels": 8, "depth": 5}}},
+    # decoupled weight decay (Loshchilov & Hutter 2019) against the memorising of which
+    # chromosome of a training pair is A
+    "adamw": {"estimator": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.05}},
 }
 #: Pairs whose smaller chromosome has at least this share of the larger one's area.
 NEAR_EQUAL_RATIO = 0.9
