@@ -79,7 +79,7 @@ VARIANTS = {
     # better on the two seeds of lowest A IoU (benchmarks/RESULTS.md, session 40)
     "depth5": {"module": {"unet": {"base_channels": 8, "depth": 5}}},
     # decoupled weight decay (Loshchilov & Hutter 2019) against the memorising of which
-    # chromosome of a training pair is A
+    # chromosome of a training pair is A: no gain on seeds 3, 5 and 8 (RESULTS.md, session 41)
     "adamw": {"estimator": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.05}},
 }
 #: Pairs whose smaller chromosome has at least this share of the larger one's area.
