@@ -243,8 +243,7 @@ class SegmenterEnsemble(BaseEstimator):
         check_is_fitted(self, "estimators_")
         weights = self._checked_weights(len(self.estimators_))
         mean, count = None, 0
-        for proba in probas:
-            count += 1
+        for count, proba in enumerate(probas, start=1):
             if count > len(weights):
                 break
             weight = weights[count - 1]

@@ -20,6 +20,14 @@ SMALL = ["--n-samples", "30", "--epochs", "1", "--batch-size", "8", "--module", 
          "--module", "base_channels=4"]
 
 
+def small_hold_out(report):
+    """The held-out images and labels of a ``SMALL`` run (seed 0), as ``train`` drew them."""
+    data = make_overlapping_chromosomes(30, random_state=0)
+    _, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2, random_state=0)
+    assert report["n_test"] == len(test)
+    return data.images[test], data.labels[test]
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
@@ -57,10 +65,7 @@ def test_members_train_side_by_side_and_each_resumes_from_its_own_checkpoint(tmp
     starts = [member.module_.state_dict() for member in first.estimators_]
     assert any(not torch.equal(starts[0][k], starts[1][k]) for k in starts[0])
     # each member's own held-out scores are reported beside the mean's
-    data = make_overlapping_chromosomes(30, random_state=0)
-    _, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2, random_state=0)
-    assert report["n_test"] == len(test)
-    X_test, y_test = data.images[test], data.labels[test]
+    X_test, y_test = small_hold_out(report)
     assert report["test"] == pytest.approx(segmentation_scores(y_test, first.predict(X_test)),
                                            nan_ok=True)
     for name, member in zip(["start3", "start4"], first.estimators_):
@@ -266,15 +271,11 @@ def test_tta_is_what_the_saved_model_predicts_with_and_what_was_scored(tmp_path)
     assert (report["recipe"]["augment"], report["tta"]) == ("shifts", "shifts")
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert seg.tta == "shifts"
-    data = make_overlapping_chromosomes(30, random_state=0)
-    _, test, _ = holdout_indices(30, data.groups, kind="grouped", test_size=0.2,
-                                 random_state=0)
-    assert report["n_test"] == len(test)
-    with_views = seg.predict_proba(data.images[test])
-    plain = seg.set_params(tta=False).predict_proba(data.images[test])
+    X_test, y_test = small_hold_out(report)
+    with_views = seg.predict_proba(X_test)
+    plain = seg.set_params(tta=False).predict_proba(X_test)
     assert not np.allclose(with_views, plain)
-    scored = segmentation_scores(data.labels[test], seg.set_params(tta="shifts").predict(
-        data.images[test]))
+    scored = segmentation_scores(y_test, seg.set_params(tta="shifts").predict(X_test))
     assert scored == pytest.approx(report["test"])
 
 
