@@ -109,6 +109,7 @@ class TensorData:
         """Check that the images suit the network (``fit`` and ``partial_fit``)."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.content_crops_cache_ = {}
+        self.validation_dataset_ = None
         if X is not None and not is_dataset(X):
             check_images_suit_network(
                 check_image_array(X).shape, network_int(self, "in_channels"),
@@ -118,6 +119,14 @@ class TensorData:
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self.content_crops_cache_ = None
+        self.validation_dataset_ = None
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split, remembering this fit's validation dataset (until ``on_train_end``,
+        so that a pickled estimator does not carry it) for :meth:`get_iterator`."""
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        self.validation_dataset_ = dataset_valid
+        return dataset_train, dataset_valid
 
     def get_dataset(self, X, y=None):
         """Check images (and labels) and wrap them, as tensors, in a skorch ``Dataset``.
@@ -138,10 +147,10 @@ class TensorData:
         """Batches indexed from whole tensors moved to the device once, shuffled from the
         seeded generator ``shuffle_generator_``.
 
-        With ``content_margin`` set, training batches are of content crops
-        (:class:`~chromoskl._content_crops.ContentCropBatches`), cut once per fit; validation
-        and prediction batches are of the images they are given (``predict_proba`` cuts
-        them itself).
+        With ``content_margin`` set, the batches of ``fit``'s training and validation datasets
+        are of content crops (:class:`~chromoskl._content_crops.ContentCropBatches`), cut
+        once per fit; prediction batches are of the images they are given
+        (``predict_proba`` cuts them itself).
         Datasets of other kinds, and iterators given options other than ``batch_size`` and
         ``shuffle`` (``num_workers``, ...), go through skorch's ``DataLoader``.
         """
@@ -152,7 +161,9 @@ class TensorData:
             batch_size = options.get("batch_size", self.batch_size)
             batch_size = len(dataset) if batch_size == -1 else batch_size
             shuffle = training and options.get("shuffle", True)
-            if training and getattr(self, "content_margin", None) is not None:
+            fitted_here = training or (dataset is not None
+                                       and dataset is getattr(self, "validation_dataset_", None))
+            if fitted_here and getattr(self, "content_margin", None) is not None:
                 return self._content_crop_batches(dataset, tensors, batch_size, shuffle,
                                                   generator)
             return TensorBatches(

@@ -5,10 +5,11 @@ image is 38x38 pixels: more than four fifths of a whole-frame pass is spent on b
 ``content_margin`` set, the estimator cuts every image to a centred box around its
 non-background pixels, widened by the margin and rounded up to the network's divisor, and
 batches images whose boxes have the same size together (bucketing, as text models batch
-sentences of one length). Training and prediction (``predict_proba``, and the validation
-score through it) cut the same way; prediction pastes each crop back and calls everything
-outside it background. The validation loss alone is computed on whole images, where a
-network trained on boxes names A and B worse: read the validation score.
+sentences of one length). Training, ``fit``'s validation and prediction (``predict_proba``)
+cut the same way; prediction pastes each crop back and calls everything outside it
+background. The validation score is counted from the validation loss's own crops
+(:mod:`chromoskl._validation_score`), so each epoch runs the network over the validation
+images once, on their boxes.
 
 BatchNorm normalises each training batch, all of one box size, by its own statistics; one
 running average over every size would cost the naming of A and B at prediction, so the
@@ -120,6 +121,13 @@ class ContentCropBatches:
     shuffle : bool
     generator : torch.Generator or None
     device : str
+
+    Attributes
+    ----------
+    label_counts_outside : Tensor of int64 or None
+        Pixels of each label value that lie outside every box (all zero when the boxes hold
+        every labelled pixel, as in Pommier's pairs); None without labels. Prediction calls
+        those pixels background, so a score counted on the crops adds them back.
     """
 
     def __init__(self, X, y, boxes, *, batch_size, shuffle=False, generator=None,
@@ -128,10 +136,18 @@ class ContentCropBatches:
         self.shuffle = shuffle
         self.generator = generator
         self.groups = []
+        self.label_counts_outside = None
+        if y is not None:
+            self.label_counts_outside = torch.bincount(y.reshape(-1).long().cpu())
         for indices in boxes_by_size(boxes).values():
             index = torch.as_tensor(indices)
             images = cut_boxes(X[index], boxes[indices]).to(device)
-            labels = cut_boxes(y[index], boxes[indices]).to(device) if y is not None else None
+            labels = cut_boxes(y[index], boxes[indices]) if y is not None else None
+            if labels is not None:
+                inside = torch.bincount(labels.reshape(-1).long().cpu(),
+                                        minlength=len(self.label_counts_outside))
+                self.label_counts_outside -= inside
+                labels = labels.to(device)
             self.groups.append((images, labels))
 
     def __len__(self):

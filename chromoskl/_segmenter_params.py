@@ -6,11 +6,12 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 
 from ._intensity import RecordIntensityRange
 from ._precision import PRECISIONS
 from ._tta import tta_kind
+from ._validation_score import ValidationOverlapIoU
 from .architectures import resolve_architecture
 from .averaging import WeightAveraging
 from .classes import N_CLASSES
@@ -101,13 +102,7 @@ def segmenter_callbacks(net) -> list:
     """The (name, callback) pairs that the segmenter's parameters ask for, after skorch's."""
     callbacks = [
         ("intensity_range", RecordIntensityRange()),
-        (
-            "valid_overlap_iou",
-            # With content_margin set, the score predicts through content crops, which the
-            # cached whole-image outputs of the validation loss cannot stand in for.
-            EpochScoring(network_overlap_iou, lower_is_better=False, name="valid_overlap_iou",
-                         use_caching=getattr(net, "content_margin", None) is None),
-        ),
+        ("valid_overlap_iou", ValidationOverlapIoU("valid_overlap_iou")),
     ]
     if net.patience:
         callbacks.append(("early_stopping", EarlyStopping(patience=net.patience, load_best=True)))
@@ -126,8 +121,8 @@ def segmenter_callbacks(net) -> list:
 
 
 def network_overlap_iou(net, X, y) -> float:
-    """Pooled overlap IoU of the network's argmax: A/B decoding never changes the overlap, so
-    the validation score of every epoch skips it."""
+    """Pooled overlap IoU of the network's argmax, predicted again (``score``): A/B decoding
+    never changes the overlap, so it is skipped."""
     return proba_overlap_iou(net._network_proba(X), y)
 
 

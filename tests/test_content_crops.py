@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from chromoskl import ChromosomeSegmenter
+from chromoskl._batches import tensors_of
 from chromoskl._content_crops import (
     ContentCropBatches,
     boxes_by_size,
@@ -14,6 +16,7 @@ from chromoskl._content_crops import (
     cut_boxes,
     proba_by_content,
 )
+from chromoskl._segmenter_params import proba_overlap_iou
 from chromoskl.splits import ValidationSplit
 
 from .test_estimator import tiny
@@ -176,15 +179,62 @@ def test_a_cropped_fit_learns_and_is_repeatable():
     assert first.score(X[64:], y[64:]) > 0.9
 
 
-def test_validation_scores_whole_images_predicted_through_crops():
-    X, y = crosses_on_flat_background(40)
-    seg = tiny(content_margin=2, max_epochs=2,
-               train_split=ValidationSplit(0.25, random_state=0)).fit(X, y)
-    scores = seg.history[:, "valid_overlap_iou"]
-    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+class ScoreAgain(Callback):
+    """Records, at the end of each epoch, the validation images' overlap IoU predicted again
+    through the estimator's prediction path (what the validation score used to cost)."""
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        X, y = tensors_of(dataset_valid)
+        net.history.record("predicted_again", proba_overlap_iou(net._network_proba(X.numpy()),
+                                                                y.numpy()))
+
+
+@pytest.mark.parametrize("margin", [None, 2])
+def test_the_validation_score_counted_in_one_pass_equals_predicting_again(margin):
+    X, y = crosses_on_flat_background(60)
+    seg = tiny(content_margin=margin, max_epochs=5, lr=1e-2, lr_schedule="onecycle",
+               criterion="dice_ce", batch_size=4, module__base_channels=8,
+               train_split=ValidationSplit(0.25, random_state=0),
+               callbacks=[("again", ScoreAgain())]).fit(X, y)
+    counted = seg.history[:, "valid_overlap_iou"]
+    np.testing.assert_allclose(counted, seg.history[:, "predicted_again"], rtol=1e-12)
+    assert any(0.0 < score < 1.0 for score in counted)  # not only the trivial scores
     assert all(np.isfinite(seg.history[:, "valid_loss"]))
+    assert seg.history[0, "valid_overlap_iou_best"] is True
     # the cache of crops is gone after fit, so that a pickled estimator stays small
-    assert seg.content_crops_cache_ is None
+    assert seg.content_crops_cache_ is None and seg.validation_dataset_ is None
+
+
+class ModeRecorder(ShapeRecorder):
+    """Records the mode, batch length and spatial size of every batch it is given."""
+
+    calls: list = []
+
+    def forward(self, x):
+        ModeRecorder.calls.append((self.training, len(x), tuple(x.shape[-2:])))
+        return self.inner(x)
+
+
+def test_the_validation_pass_runs_on_content_crops_once_per_epoch():
+    X, y = crosses_on_flat_background(24)
+    ModeRecorder.calls = []
+    ChromosomeSegmenter(ModeRecorder, content_margin=1, max_epochs=2, batch_size=8,
+                        train_split=ValidationSplit(0.25, random_state=0), device="cpu",
+                        random_state=0).fit(X, y)
+    validation = [(n, shape) for training, n, shape in ModeRecorder.calls if not training]
+    # 6 validation images an epoch, each seen once, in its box: no whole-image pass for the
+    # loss and no second pass for the score
+    assert sum(n for n, _ in validation) == 2 * 6
+    assert all(h <= 32 and w <= 32 for _, (h, w) in validation)
+
+
+def test_labels_outside_every_box_are_counted():
+    X, y = crosses_on_flat_background(4)
+    y[0, 0, 0] = 3  # a labelled overlap pixel on the exact background
+    boxes = content_boxes(X[:, None], margin=0, divisor=4)
+    batches = ContentCropBatches(torch.from_numpy(X[:, None]), torch.from_numpy(y), boxes,
+                                 batch_size=2)
+    assert batches.label_counts_outside.tolist()[1:] == [0, 0, 1]
 
 
 def test_content_margin_is_a_parameter_that_survives_a_model_file(tmp_path):
