@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 
 from ._intensity import RecordIntensityRange
 from ._precision import PRECISIONS
@@ -34,6 +34,18 @@ def _averages_weights(net) -> bool:
     callbacks = [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
     return any(isinstance(cb, WeightAveraging)
                or (isinstance(cb, type) and issubclass(cb, WeightAveraging)) for cb in callbacks)
+
+
+def _caches_validation_outputs(net) -> bool:
+    """Whether one of the net's own callbacks is a skorch ``EpochScoring`` that scores the
+    validation set from the cached outputs of the validation pass."""
+    callbacks = [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
+    for callback in callbacks:
+        if isinstance(callback, EpochScoring) and not callback.on_train:
+            caching = callback.use_caching if net.use_caching == "auto" else net.use_caching
+            if caching:
+                return True
+    return False
 
 
 def check_segmenter_params(net) -> None:
@@ -72,6 +84,13 @@ def check_segmenter_params(net) -> None:
                 "patience (early stopping) needs a validation split: keep train_split or "
                 "set patience=None."
             )
+    if (getattr(net, "content_margin", None) is not None and net.train_split
+            and _caches_validation_outputs(net)):
+        problems.append(
+            "content_margin runs fit's validation pass on content crops of several sizes, whose "
+            "outputs an EpochScoring cannot cache: give that EpochScoring use_caching=False "
+            "(it then predicts the validation images again, through their boxes)."
+        )
     if _averages_weights(net) and (net.patience or (net.max_minutes and net.train_split)):
         problems.append(
             "a WeightAveraging callback puts the averaged weights into the network at the end, "

@@ -5,14 +5,17 @@ concatenation (which needs outputs of one size, in the dataset's order) or predi
 validation set a second time. With ``content_margin`` the validation batches are content crops
 of several sizes, grouped by size, so only the second way was open: a second forward pass over
 the validation set every epoch, after the first had run on whole images for the loss. On
-Pommier's pairs that made each epoch of the ``--data`` recipe about 20 % longer than its
+Pommier's pairs that made each epoch of the ``--data`` recipe 23 % longer than its
 training steps (``benchmarks/RESULTS.md``, session 42).
 
 Pooled overlap IoU is a ratio of two sums of pixel counts, and sums do not care about batch
 order or crop size, so the score can be counted batch by batch from the outputs the
 validation loss already computed. The counts stay on the device until the epoch ends: one host
-read per epoch, none per step. Written by hand: neither skorch nor torchmetrics counts from
-skorch's validation batches without a second pass or a cache.
+read per epoch, none per step. Written by hand: skorch scores only through a cache or a
+second pass, and two sums of tensors do not call for a metrics library as a dependency.
+
+An ``EpochScoring`` of the user's own, on the validation set, must then not cache (crops of
+several sizes cannot be concatenated): ``check_segmenter_params`` says so before ``fit``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EpochScoring
 
 from chromoskl import ChromosomeSegmenter
 from chromoskl._batches import tensors_of
@@ -252,3 +252,15 @@ def test_a_bad_content_margin_is_named(margin):
     X, y = crosses_on_flat_background(8)
     with pytest.raises(ValueError, match="content_margin must be None or a number of pixels"):
         tiny(content_margin=margin).fit(X, y)
+
+
+def test_an_epoch_scoring_of_ones_own_must_not_cache_the_cropped_validation():
+    X, y = crosses_on_flat_background(24)
+    split = ValidationSplit(0.25, random_state=0)
+    caching = EpochScoring(lambda net, X, y: net.score(X, y), name="again")
+    with pytest.raises(ValueError, match="use_caching=False"):
+        tiny(content_margin=1, train_split=split, callbacks=[caching]).fit(X, y)
+    # as the message says: without the cache it predicts the validation images again
+    again = EpochScoring(lambda net, X, y: net.score(X, y), name="again", use_caching=False)
+    seg = tiny(content_margin=1, max_epochs=2, train_split=split, callbacks=[again]).fit(X, y)
+    np.testing.assert_allclose(seg.history[:, "again"], seg.history[:, "valid_overlap_iou"])
