@@ -141,9 +141,9 @@ class ChromosomeSegmenter(
     content_margin : int or None, default=None
         None runs the network on whole images. An int cuts each image to a centred box that
         holds its non-background pixels with this many pixels to spare, its sides rounded up
-        to the network's divisor, and batches boxes of one size together, in training and
-        prediction alike (:mod:`chromoskl._content_crops`); prediction calls everything
-        outside the box background. For images on a flat background, such as Pommier's
+        to the network's divisor, and batches boxes of one size together, in training,
+        validation and prediction alike (:mod:`chromoskl._content_crops`); prediction calls
+        everything outside the box background. For images on a flat background, such as Pommier's
         pairs, where it makes each epoch several times faster; on a noisy background the box
         is the whole image. After ``fit``, BatchNorm's statistics are estimated again for
         each box size (``box_norm_stats_``, :mod:`chromoskl._box_norm`; 13 s for Pommier's
