@@ -161,9 +161,9 @@ class TensorData:
             batch_size = options.get("batch_size", self.batch_size)
             batch_size = len(dataset) if batch_size == -1 else batch_size
             shuffle = training and options.get("shuffle", True)
-            fitted_here = training or (dataset is not None
-                                       and dataset is getattr(self, "validation_dataset_", None))
-            if fitted_here and getattr(self, "content_margin", None) is not None:
+            validation = getattr(self, "validation_dataset_", None)
+            in_fit = training or (validation is not None and dataset is validation)
+            if in_fit and getattr(self, "content_margin", None) is not None:
                 return self._content_crop_batches(dataset, tensors, batch_size, shuffle,
                                                   generator)
             return TensorBatches(

@@ -29,18 +29,22 @@ AB_LOSSES = ("fixed", "swap_invariant")
 AB_DECODINGS = ("network", "area")
 
 
+def _own_callbacks(net) -> list:
+    """The callbacks given in the net's ``callbacks`` parameter, without their names."""
+    return [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
+
+
 def _averages_weights(net) -> bool:
     """Whether the net's own callbacks hold a :class:`~chromoskl.averaging.WeightAveraging`."""
-    callbacks = [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
     return any(isinstance(cb, WeightAveraging)
-               or (isinstance(cb, type) and issubclass(cb, WeightAveraging)) for cb in callbacks)
+               or (isinstance(cb, type) and issubclass(cb, WeightAveraging))
+               for cb in _own_callbacks(net))
 
 
 def _caches_validation_outputs(net) -> bool:
     """Whether one of the net's own callbacks is a skorch ``EpochScoring`` that scores the
     validation set from the cached outputs of the validation pass."""
-    callbacks = [item[1] if isinstance(item, tuple) else item for item in net.callbacks or ()]
-    for callback in callbacks:
+    for callback in _own_callbacks(net):
         if isinstance(callback, EpochScoring) and not callback.on_train:
             caching = callback.use_caching if net.use_caching == "auto" else net.use_caching
             if caching:
