@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 LR_SCHEDULES = (None, "step", "plateau", "onecycle")
-AB_LOSSES = ("fixed", "swap_invariant")
+AB_LOSSES = ("fixed", "swap_invariant", "orientation")
 AB_DECODINGS = ("network", "area")
 
 
@@ -70,6 +70,11 @@ def check_segmenter_params(net) -> None:
     ):
         if getattr(net, name) not in allowed:
             problems.append(f"{name} must be one of {allowed}, got {getattr(net, name)!r}.")
+    if net.ab_loss == "orientation" and net.ab_decoding != "area":
+        problems.append(
+            "ab_loss='orientation' trains channels 1 and 2 to mean the first and second axis, "
+            "not A and B: set ab_decoding='area', which names them by size."
+        )
     try:
         tta_kind(net.tta)
     except ValueError as error:

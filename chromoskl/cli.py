@@ -201,8 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=positive_float, help="the (peak) learning rate")
     train.add_argument("--lr-schedule", choices=("none", "onecycle", "step", "plateau"))
     train.add_argument("--criterion", help="loss name, e.g. ce, dice_ce, dice_edge_ce, as_wbce")
-    train.add_argument("--ab-loss", choices=("fixed", "swap_invariant"),
-                       help="swap_invariant: the loss ignores which chromosome is A")
+    train.add_argument("--ab-loss", choices=("fixed", "swap_invariant", "orientation"),
+                       help="swap_invariant: the loss ignores which chromosome is A; "
+                       "orientation: it names them by their axes' order (then --ab-decoding "
+                       "area)")
     train.add_argument("--ab-decoding", choices=("network", "area"),
                        help="area: the smaller predicted chromosome is called A")
     train.add_argument("--augment", choices=sorted(AUGMENTATIONS),

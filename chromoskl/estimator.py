@@ -31,6 +31,7 @@ from .losses import (
     DeepSupervisionLoss,
     labels_already_checked,
     loss_over_heads,
+    orientation_ordered,
     resolve_criterion,
     swap_invariant,
 )
@@ -127,11 +128,16 @@ class ChromosomeSegmenter(
         choice is ``precision_``). float16 is not offered because it needs loss scaling.
     channels_last : bool, default=False
         Keep the network's weights and inputs in the channels-last memory format.
-    ab_loss : {"fixed", "swap_invariant"}, default="fixed"
+    ab_loss : {"fixed", "swap_invariant", "orientation"}, default="fixed"
         ``"swap_invariant"`` trains with :class:`~chromoskl.losses.SwapInvariantLoss`: per
         image, the loss against the labelling or the one with A and B exchanged, whichever
         is lower, so that the network separates the chromosomes without having to know
-        which is the smaller. Use it with ``ab_decoding="area"``.
+        which is the smaller. Use it with ``ab_decoding="area"``. ``"orientation"`` trains
+        with :class:`~chromoskl.losses.OrientationOrderLoss`, against the labels with the two
+        chromosomes named by the order of their axes, which the crossing shows; it needs
+        ``ab_decoding="area"``. On generated pairs and Pommier's random split it found the
+        overlap better and named A and B far worse (``benchmarks/RESULTS.md``, session 43):
+        for when the overlap alone counts. Not one of the papers' settings.
     ab_decoding : {"network", "area"}, default="network"
         How ``predict`` names the two chromosomes. ``"network"`` takes the argmax of the
         network's classes (the papers). ``"area"`` makes each single-chromosome piece take
@@ -298,10 +304,12 @@ class ChromosomeSegmenter(
         return self
 
     def initialize_criterion(self):
-        """Build the loss; ``ab_loss="swap_invariant"`` wraps it (inside deep supervision)."""
+        """Build the loss; ``ab_loss`` other than "fixed" wraps it (inside deep supervision)."""
         self.criterion_ = resolve_criterion(self.criterion)(**self.get_params_for("criterion"))
         if self.ab_loss == "swap_invariant":
             self.criterion_ = swap_invariant(self.criterion_)
+        elif self.ab_loss == "orientation":
+            self.criterion_ = orientation_ordered(self.criterion_)
         return self
 
     # ------------------------------------------------------------------ training

@@ -57,6 +57,7 @@ from ._modules import (
     labels_already_checked,
     resolve_criterion,
 )
+from ._orientation import OrientationOrderLoss, axis_angles, orientation_order, orientation_ordered
 from ._swap import SwapInvariantLoss, swap_chromosomes, swap_invariant
 
 __all__ = [
@@ -86,5 +87,9 @@ __all__ = [
     "SwapInvariantLoss",
     "swap_chromosomes",
     "swap_invariant",
+    "OrientationOrderLoss",
+    "axis_angles",
+    "orientation_order",
+    "orientation_ordered",
     "labels_already_checked",
 ]
