@@ -34,6 +34,9 @@ from chromoskl.splits import holdout_indices
 VARIANTS = {
     "recipe": {},
     "swap_invariant": {"ab_loss": "swap_invariant"},
+    # the two chromosomes named by their axes' order in training (A and B still by area):
+    # far better overlap, far worse A (benchmarks/RESULTS.md, session 43)
+    "orientation": {"ab_loss": "orientation"},
     "fixed": {"ab_loss": "fixed"},
     "fixed_network": {"ab_loss": "fixed", "ab_decoding": "network"},
     "dihedral": {"augment": "dihedral"},

@@ -14,9 +14,15 @@ models. The A/B naming is made comparable before the mean: each model's ``predic
 with fixed labels names A as the labels do (the smaller in 98 % of the raw labels). The mean
 is decoded as the first model decodes (``labels_from_proba``).
 
+With ``--compose`` and two models, the first model's background, overlap and "one
+chromosome" probabilities are kept, and the second divides "one chromosome" between A and B
+in the proportion of its own A and B: for a first model that finds the overlap best and
+names A and B badly, such as one trained with ``ab_loss="orientation"`` (session 43).
+
 Command (from the repository root, after ``pip install .``)::
 
     python benchmarks/ensemble.py runs/g32/*"-grouped by chromosome pair.pt" --split grouped
+    python benchmarks/ensemble.py orientation/model.pt fixed/model.pt --compose
 
 Nothing is asserted: numbers go to ``benchmarks/RESULTS.md``.
 """
@@ -28,6 +34,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from score_model import DEFAULT_DATA, SCORES  # the sibling script's (run from benchmarks/)
 
@@ -43,6 +50,15 @@ def scored(labels, predicted) -> dict:
     return {k: round(scores[k], 4) for k in SCORES}
 
 
+def compose_probabilities(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, 4, H, W): background, overlap and A + B from ``first``, A and
+    B in the proportion of ``second``'s A and B."""
+    single = first[:, 1] + first[:, 2]
+    a_b = second[:, 1] + second[:, 2]
+    share_a = np.divide(second[:, 1], a_b, out=np.full_like(a_b, 0.5), where=a_b > 0)
+    return np.stack([first[:, 0], single * share_a, single * (1 - share_a), first[:, 3]], axis=1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path, help="files written by save()")
@@ -55,6 +71,9 @@ def main(argv=None):
                         choices=("dihedral", "shifts"),
                         help="each model's probabilities averaged over these views (alone: "
                              "the 8 flips/rotations)")
+    parser.add_argument("--compose", action="store_true",
+                        help="two models: the first's background and overlap, the second's "
+                             "A/B share (see the module's docstring)")
     parser.add_argument("--out", type=Path, help="write the scores here as JSON")
     args = parser.parse_args(argv)
 
@@ -76,6 +95,14 @@ def main(argv=None):
     results["mean of the probabilities"] = {**scored(labels, ensemble.predict(images)),
                                             "predict_s": round(time.monotonic() - started, 1)}
     print("mean of the probabilities", json.dumps(results["mean of the probabilities"]))
+    if args.compose:
+        if len(models) != 2:
+            parser.error("--compose takes exactly two models")
+        started = time.monotonic()
+        composed = compose_probabilities(*(model.predict_proba(images) for model in models))
+        results["composed"] = {**scored(labels, models[1].labels_from_proba(composed)),
+                               "predict_s": round(time.monotonic() - started, 1)}
+        print("composed", json.dumps(results["composed"]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
               "tta": args.tta, "scores": results}
     if args.out:

@@ -182,3 +182,10 @@ def test_ctrl_c_stops_members_side_by_side_and_each_resumes(tmp_path):
                  "--module", "depth=2", "--module", "base_channels=4", "--members", "2",
                  "--out", str(out), "--resume"]) == 0
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == [epochs, epochs]
+
+
+def test_the_orientation_loss_with_the_network_s_naming(tmp_path, capsys):
+    args = ["train", *SMALL, "--ab-loss", "orientation", "--ab-decoding", "network"]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    assert "set ab_decoding='area'" in _one_error_line(capsys)
+    assert not (tmp_path / "model.pt").exists()
