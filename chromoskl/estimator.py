@@ -135,9 +135,9 @@ class ChromosomeSegmenter(
         which is the smaller. Use it with ``ab_decoding="area"``. ``"orientation"`` trains
         with :class:`~chromoskl.losses.OrientationOrderLoss`, against the labels with the two
         chromosomes named by the order of their axes, which the crossing shows; it needs
-        ``ab_decoding="area"``. On generated pairs and Pommier's random split it found the
-        overlap better and named A and B far worse (``benchmarks/RESULTS.md``, session 43):
-        for when the overlap alone counts. Not one of the papers' settings.
+        ``ab_decoding="area"``. At short budgets it found the overlap better and it always
+        named A and B far worse (``benchmarks/RESULTS.md``, session 43): for when the
+        overlap alone counts and time is short. Not one of the papers' settings.
     ab_decoding : {"network", "area"}, default="network"
         How ``predict`` names the two chromosomes. ``"network"`` takes the argmax of the
         network's classes (the papers). ``"area"`` makes each single-chromosome piece take

@@ -29,6 +29,10 @@ edges between A, B and their overlap more, after U-Net's weight map; ``"dice_edg
 ``"deep_supervision"`` (:class:`DeepSupervisionLoss`) applies any of them to every output map
 of a deeply supervised network, with weights that ``criterion__weights`` can search.
 
+Two wrappers change which chromosome the loss calls A, for ``ChromosomeSegmenter(ab_loss=...)``:
+:class:`SwapInvariantLoss` (``_swap``) takes the better of the two namings per image, and
+:class:`OrientationOrderLoss` (``_orientation``) names them by their axes' order.
+
 ``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
 into a class.
 """
