@@ -27,7 +27,7 @@ from torch import nn
 
 from ..classes import CHROMOSOME_A, CHROMOSOME_B, OVERLAP
 
-__all__ = ["OrientationOrderLoss", "axis_angles", "orientation_order"]
+__all__ = ["OrientationOrderLoss", "axis_angles", "orientation_order", "orientation_ordered"]
 
 
 def axis_angles(masks: torch.Tensor) -> torch.Tensor:
