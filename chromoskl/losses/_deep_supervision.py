@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-__all__ = ["DeepSupervisionLoss", "loss_over_heads"]
+__all__ = ["DeepSupervisionLoss", "loss_over_heads", "wrap_each_map"]
 
 
 def loss_over_heads(loss, y_pred, y_true: torch.Tensor, weights=None) -> torch.Tensor:
@@ -91,3 +91,12 @@ class DeepSupervisionLoss(nn.Module):
 
     def forward(self, y_pred, y_true: torch.Tensor) -> torch.Tensor:
         return loss_over_heads(self.loss_, y_pred, y_true, self.weights)
+
+
+def wrap_each_map(criterion: nn.Module, wrapper) -> nn.Module:
+    """``wrapper(criterion)``, or, for a :class:`DeepSupervisionLoss`, the loss it applies to
+    each map wrapped (so that ``ab_loss`` applies to every head)."""
+    if isinstance(criterion, DeepSupervisionLoss):
+        criterion.loss_ = wrapper(criterion.loss_)
+        return criterion
+    return wrapper(criterion)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..classes import CHROMOSOME_A, CHROMOSOME_B, OVERLAP
+from ._deep_supervision import wrap_each_map
 
 __all__ = ["OrientationOrderLoss", "axis_angles", "orientation_order", "orientation_ordered"]
 
@@ -103,9 +104,4 @@ def orientation_ordered(criterion: nn.Module) -> nn.Module:
     """``criterion`` trained on the orientation order: wrapped in
     :class:`OrientationOrderLoss`, or, for a :class:`~chromoskl.losses.DeepSupervisionLoss`,
     the loss it applies to each map."""
-    from ._deep_supervision import DeepSupervisionLoss
-
-    if isinstance(criterion, DeepSupervisionLoss):
-        criterion.loss_ = OrientationOrderLoss(criterion.loss_)
-        return criterion
-    return OrientationOrderLoss(criterion)
+    return wrap_each_map(criterion, OrientationOrderLoss)

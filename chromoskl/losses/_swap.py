@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..classes import CHROMOSOME_A, CHROMOSOME_B
+from ._deep_supervision import wrap_each_map
 
 __all__ = ["SwapInvariantLoss", "swap_chromosomes", "swap_invariant"]
 
@@ -62,9 +63,4 @@ class SwapInvariantLoss(nn.Module):
 def swap_invariant(criterion: nn.Module) -> nn.Module:
     """``criterion`` made swap-invariant: wrapped in :class:`SwapInvariantLoss`, or, for a
     :class:`~chromoskl.losses.DeepSupervisionLoss`, the loss it applies to each map."""
-    from ._deep_supervision import DeepSupervisionLoss
-
-    if isinstance(criterion, DeepSupervisionLoss):
-        criterion.loss_ = SwapInvariantLoss(criterion.loss_)
-        return criterion
-    return SwapInvariantLoss(criterion)
+    return wrap_each_map(criterion, SwapInvariantLoss)
