@@ -27,6 +27,7 @@ from torch import nn
 
 from ..classes import CHROMOSOME_A, CHROMOSOME_B, OVERLAP
 from ._deep_supervision import wrap_each_map
+from ._swap import swap_chromosomes
 
 __all__ = ["OrientationOrderLoss", "axis_angles", "orientation_order", "orientation_ordered"]
 
@@ -74,9 +75,7 @@ def orientation_order(labels: torch.Tensor) -> torch.Tensor:
     first = axis_angles((labels == CHROMOSOME_A) | (labels == OVERLAP))
     second = axis_angles((labels == CHROMOSOME_B) | (labels == OVERLAP))
     exchange = torch.remainder(second - first, math.pi) >= math.pi / 2
-    exchanged = torch.where(labels == CHROMOSOME_A, CHROMOSOME_B,
-                            torch.where(labels == CHROMOSOME_B, CHROMOSOME_A, labels))
-    return torch.where(exchange.view(-1, 1, 1), exchanged, labels)
+    return torch.where(exchange.view(-1, 1, 1), swap_chromosomes(labels), labels)
 
 
 class OrientationOrderLoss(nn.Module):
