@@ -18,7 +18,8 @@ It is scored as chromoskl scores a model: overlap IoU pooled over every test ima
 the sibling whose placement (``shift_u``, ``shift_v``) is nearest the test image's, and once
 with the best sibling for each image (an upper bound). What it misses is what the labels
 change between placements of the same two chromosomes beyond a whole-pixel move: the
-sub-pixel shifts and the generator's rim of the overlap (``label_consistency.py``).
+generator's rim of the overlap (``label_consistency.py``). The placements themselves are
+whole-pixel moves of fixed patches (``whole_pixel_placements.py``).
 
 Command (from the repository root)::
 
