@@ -30,9 +30,10 @@ from overlap_oracle import DEFAULT_DATA, moved  # the sibling script's (run from
 from scipy import ndimage
 from scipy.signal import correlate
 
+from chromoskl.classes import CHROMOSOME_A, CHROMOSOME_B, OVERLAP
 from chromoskl.datasets import load_overlapping_chromosomes
 
-OVERLAP = 3
+PARTNER = {CHROMOSOME_A: CHROMOSOME_B, CHROMOSOME_B: CHROMOSOME_A}
 #: How many grey levels of squared difference weigh as much as one more pixel in common.
 GREY_SCALE = 100.0
 
@@ -60,7 +61,7 @@ def best_shift(grey_from, alone_from, grey_to, alone_to) -> tuple[int, int]:
 
 def near_partner(labels: np.ndarray, chromosome: int) -> np.ndarray:
     """Pixels within 3 pixels of the other chromosome or of the overlap."""
-    partner = np.isin(labels, (3 - chromosome, OVERLAP))
+    partner = np.isin(labels, (PARTNER[chromosome], OVERLAP))
     return ndimage.binary_dilation(partner, iterations=3)
 
 
@@ -88,17 +89,17 @@ def main(argv=None) -> None:
     _, group_of = np.unique(keys, axis=0, return_inverse=True)
     rng = np.random.default_rng(args.seed)
     drawn = rng.choice(group_of.max() + 1, size=args.groups, replace=False)
+    image_pairs = [rng.choice(np.flatnonzero(group_of == group), 2, replace=False)
+                   for group in drawn]
     print("| chromosome | image pairs | pixels shown alone in both | equal grey | "
           "of them 4+ pixels from the partner and the overlap | equal grey |")
     print("|---|---|---|---|---|---|")
-    for chromosome, name in ((1, "A"), (2, "B")):
+    for chromosome, name in ((CHROMOSOME_A, "A"), (CHROMOSOME_B, "B")):
         totals = np.zeros(4, dtype=np.int64)
-        draw = np.random.default_rng(args.seed)
-        for group in drawn:
-            first, second = draw.choice(np.flatnonzero(group_of == group), 2, replace=False)
+        for first, second in image_pairs:
             totals += compare(data, first, second, chromosome)
         both, equal, far, far_equal = totals
-        print(f"| {name} | {len(drawn)} | {both:,} | {equal / both:.4f} | {far:,} | "
+        print(f"| {name} | {len(image_pairs)} | {both:,} | {equal / both:.4f} | {far:,} | "
               f"{far_equal / far:.4f} |")
 
 
