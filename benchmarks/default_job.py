@@ -1,7 +1,8 @@
 """The embedded default job (``chromoskl train`` with no options) under variations of its recipe.
 
-Each variant is the command line's ``RECIPES["generated"]`` with one change, trained on the
-same generated pairs and scored on the same pairs held out, as ``chromoskl train`` scores
+Each variant is the recipe that the command line trains on this machine
+(``recipe_for("generated", precision)``: the precision ``"auto"`` resolves to here decides the
+epochs) with one change, trained on the same generated pairs and scored on the same pairs held out, as ``chromoskl train`` scores
 them (a grouped 20 % hold-out; every generated pair is its own group). It prints one JSON
 line per variant and seed: the seconds to generate, to fit, in all, and the held-out scores.
 
@@ -25,7 +26,9 @@ import numpy as np
 import torch
 
 from chromoskl import ChromosomeSegmenter
-from chromoskl.cli import DEFAULT_N_SAMPLES, RECIPES, segmenter_params
+from chromoskl._device import resolve_device
+from chromoskl._precision import resolve_precision
+from chromoskl.cli import DEFAULT_N_SAMPLES, recipe_for, segmenter_params
 from chromoskl.datasets import make_overlapping_chromosomes
 from chromoskl.metrics import segmentation_scores
 from chromoskl.splits import holdout_indices
@@ -50,6 +53,7 @@ VARIANTS = {
     "dice_ce": {"criterion": "dice_ce"},
     "dice_ce_boxes": {"criterion": "dice_ce", "content_margin": 0},
     # other epoch counts: fewer for a slower machine's 90 s, more for what they buy
+    "e6": {"epochs": 6},
     "e7": {"epochs": 7},
     "e8": {"epochs": 8},
     "e10": {"epochs": 10},
@@ -104,7 +108,8 @@ def run(name: str, seed: int, tta=None) -> dict:
     change = dict(VARIANTS[name])
     n_samples = change.pop("n_samples", DEFAULT_N_SAMPLES)
     estimator_extra = change.pop("estimator", {})
-    recipe = {**RECIPES["generated"], **change}
+    precision = resolve_precision("auto", resolve_device("auto"))
+    recipe = {**recipe_for("generated", precision), **change}
     recipe["module"] = recipe["module"]["unet"]
     started = time.perf_counter()
     data = make_overlapping_chromosomes(n_samples=n_samples, random_state=seed)

@@ -66,7 +66,13 @@ DEFAULT_N_SAMPLES = 1500
 # The generated recipe trains 6 epochs of batches of 8, not 8 epochs of 16 (2026-12-06): on a
 # 2-core AVX2 CPU in float32, where 8 x 16 took 75-96 s, it fits in 0.84-0.87x the time, with
 # mean overlap IoU 0.906 against 0.904 and A IoU 0.780 against 0.787 over nine seeds (seed 0,
-# the quick start's: overlap 0.931 against 0.917, A 0.804 against 0.802).
+# the quick start's: overlap 0.931 against 0.917, A 0.804 against 0.802). Where training runs
+# in bfloat16 (a CPU with AVX512-BF16 or AMX, a GPU) it trains 8 epochs of 8, which float32
+# on AVX2 could not fit in 90 s (90-97 s): on a 2-core AVX512-BF16 CPU, seeds 0-3, 5 and 8,
+# 6 epochs fitted in 38-47 s with A IoU 0.726-0.795 (mean 0.764; 0.786 on the quick start's
+# seed 0), 8 epochs in 48-60 s with A 0.726-0.829 (mean 0.789; 0.816 on seed 0) and more
+# overlap IoU on every seed (mean 0.923 against 0.905); 8 epochs of 16 in 48-55 s, A mean
+# 0.787, overlap mean 0.897 (2026-12-06, benchmarks/RESULTS.md).
 # The file recipe trains on whole-pixel shifts of its images (--augment shifts): they kept a
 # U-Net learning past 30 minutes on Pommier's pairs (overlap IoU 0.958 against 0.953 after
 # 55 minutes), and at 16 epochs on the file's defaults they scored overlap IoU 0.903 against
@@ -79,6 +85,8 @@ RECIPES = {
         "criterion": "dice_edge_ce", "ab_loss": "fixed", "ab_decoding": "area",
         "channels_last": True, "content_margin": None, "augment": "none",
         "module": {"unet": {"base_channels": 8, "depth": 4}},
+        # what changes where training runs in bfloat16 (see recipe_for)
+        "bf16": {"epochs": 8},
     },
     "file": {
         "epochs": 16, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
@@ -152,9 +160,23 @@ def segmenter_params(settings: dict) -> dict:
     }
 
 
+def recipe_for(source: str, precision) -> dict:
+    """The ``RECIPES`` entry of ``source`` (``"generated"`` or ``"file"``) for training in
+    ``precision`` (``"bf16"``, or None for float32): its ``"bf16"`` changes apply in bfloat16."""
+    recipe = dict(RECIPES[source])
+    bf16_changes = recipe.pop("bf16", {})
+    return {**recipe, **bf16_changes} if precision == "bf16" else recipe
+
+
 def _training_settings(args) -> dict:
-    """The recipe for the data source, overridden by every flag that was given."""
-    recipe = RECIPES["generated" if args.data is None else "file"]
+    """The recipe for the data source and the precision that training will run in, overridden
+    by every flag that was given."""
+    from ._device import resolve_device
+    from ._precision import resolve_precision
+
+    precision = resolve_precision(None if args.precision == "fp32" else args.precision,
+                                  resolve_device(args.device))
+    recipe = recipe_for("generated" if args.data is None else "file", precision)
     settings = {
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)
         for name in RECIPE_PARAMS

@@ -312,6 +312,20 @@ def test_the_file_recipes_channels_yield_to_a_size_asked_for(module, expected):
     assert _training_settings(args)["module"] == expected
 
 
+@pytest.mark.parametrize("data, precision, epochs", [
+    ([], "fp32", 6),
+    ([], "bf16", 8),
+    (["--data", "pairs.h5"], "fp32", 16),
+    (["--data", "pairs.h5"], "bf16", 16),
+])
+def test_the_recipe_follows_the_precision_training_runs_in(data, precision, epochs):
+    # the default job is sized to its 90 s: bfloat16 trains more epochs in them
+    args = build_parser().parse_args(["train", *data, "--precision", precision])
+    settings = _training_settings(args)
+    assert settings["epochs"] == epochs
+    assert settings["batch_size"] == (32 if data else 8)
+
+
 def test_content_margin_none_runs_whole_images(tmp_path):
     out = tmp_path / "whole"
     assert main(["train", *SMALL, "--content-margin", "none", "--out", str(out)]) == 0
