@@ -4,8 +4,8 @@ Each variant is the recipe that the command line trains on this machine
 (``recipe_for("generated", precision)``: the precision ``"auto"`` resolves to here decides the
 epochs) with one change, trained on the same generated pairs and scored on the same pairs held
 out, as ``chromoskl train`` scores them (a grouped 20 % hold-out; every generated pair is its
-own group). It prints one JSON
-line per variant and seed: the seconds to generate, to fit, in all, and the held-out scores.
+own group). It prints one JSON line per variant and seed: the seconds to generate, to fit, in
+all, and the held-out scores.
 
 Usage::
 
