@@ -168,14 +168,18 @@ def recipe_for(source: str, precision) -> dict:
     return {**recipe, **bf16_changes} if precision == "bf16" else recipe
 
 
+def _segmenter_precision(args):
+    """``ChromosomeSegmenter``'s ``precision`` for ``--precision``: "fp32" is its None."""
+    return None if args.precision == "fp32" else args.precision
+
+
 def _training_settings(args) -> dict:
     """The recipe for the data source and the precision that training will run in, overridden
     by every flag that was given."""
     from ._device import resolve_device
     from ._precision import resolve_precision
 
-    precision = resolve_precision(None if args.precision == "fp32" else args.precision,
-                                  resolve_device(args.device))
+    precision = resolve_precision(_segmenter_precision(args), resolve_device(args.device))
     recipe = recipe_for("generated" if args.data is None else "file", precision)
     settings = {
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)
@@ -400,7 +404,7 @@ def _train(args) -> int:
     # Members side by side print no epoch table: their lines would interleave.
     segs = [ChromosomeSegmenter(
         args.arch, **segmenter_params(settings), max_minutes=args.max_minutes,
-        precision=None if args.precision == "fp32" else args.precision, device=args.device,
+        precision=_segmenter_precision(args), device=args.device,
         random_state=seed, verbose=1 if args.members == 1 else 0,
         callbacks=[("checkpoint", saver)],
     ) for seed, saver in zip(seeds, savers)]
