@@ -123,6 +123,17 @@ def _module_param(text: str) -> tuple[str, object]:
         return name, value
 
 
+def _validation_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in [0, 1) (0: no validation split), got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -248,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read at most this many images of --data")
     train.add_argument("--test-size", type=float, default=0.2,
                        help="fraction held out for the metrics (default 0.2)")
+    train.add_argument("--validation-size", type=_validation_fraction, default=0.1,
+                       metavar="FRACTION",
+                       help="fraction of the training images kept apart to choose the best "
+                       "epoch (default 0.1); 0 trains on all of them, with no validation "
+                       "pass, and keeps the last epoch's weights")
     train.add_argument("--split", choices=("grouped", "random"), default="grouped",
                        help="hold out whole chromosome pairs (grouped, default) or random images")
     train.add_argument("--module", type=_module_param, action="append", default=[],
@@ -382,6 +398,7 @@ def _train(args) -> int:
     from .ensemble import SegmenterEnsemble
     from .metrics import segmentation_scores
     from .plotting import plot_history, plot_predictions
+    from .splits import ValidationSplit
 
     started = time.perf_counter()
     resolve_device(args.device)
@@ -400,12 +417,14 @@ def _train(args) -> int:
     savers = [EpochCheckpoint(path) for path in checkpoints]
     # The internal validation split follows the hold-out: grouped only for a grouped hold-out.
     grouped = data.groups is not None and kind.startswith("grouped")
-    groups = data.groups[train] if grouped else None
+    validated = args.validation_size > 0
+    groups = data.groups[train] if grouped and validated else None
     # Members side by side print no epoch table: their lines would interleave.
     segs = [ChromosomeSegmenter(
         args.arch, **segmenter_params(settings), max_minutes=args.max_minutes,
         precision=_segmenter_precision(args), device=args.device,
         random_state=seed, verbose=1 if args.members == 1 else 0,
+        train_split=ValidationSplit(args.validation_size, random_state=0) if validated else None,
         callbacks=[("checkpoint", saver)],
     ) for seed, saver in zip(seeds, savers)]
     side_by_side = f", {args.members} members side by side" if args.members > 1 else ""
@@ -455,6 +474,7 @@ def _train(args) -> int:
         "module": module,
         "recipe": {k: v for k, v in settings.items() if k != "module"},
         "max_minutes": args.max_minutes,
+        "validation_size": args.validation_size,
         "tta": args.tta,
         "seed": args.seed,
         "init_seed": seeds[0] if args.members == 1 else seeds,

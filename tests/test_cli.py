@@ -232,6 +232,33 @@ def test_time_budget_without_epochs_trains_until_the_budget(tmp_path):
     assert report["fit_seconds"] < 1.2 + 30.0
 
 
+def test_validation_size_zero_trains_on_every_training_image_and_keeps_the_last_epoch(tmp_path):
+    small = ["--n-samples", "30", "--batch-size", "8", "--module", "base_channels=4",
+             "--epochs", "2"]
+    runs = {}
+    for size in ("0.25", "0"):
+        out = tmp_path / f"valid{size}"
+        assert main(["train", *small, "--validation-size", size, "--out", str(out)]) == 0
+        runs[size] = (json.loads((out / "metrics.json").read_text()),
+                      ChromosomeSegmenter.load(out / "model.pt"))
+    report, seg = runs["0"]
+    assert report["validation_size"] == 0.0
+    assert seg.train_split is None
+    assert [row["epoch"] for row in seg.history_] == [1, 2]
+    assert all("valid_loss" not in row for row in seg.history_)
+    report, seg = runs["0.25"]
+    assert report["validation_size"] == 0.25
+    assert all("valid_loss" in row for row in seg.history_)
+
+    def trained_images(seg):
+        return sum(batch["train_batch_size"] for batch in seg.history_[0]["batches"]
+                   if "train_batch_size" in batch)
+
+    # 24 training images (30, less the 20 % hold-out): a quarter of them kept for validation.
+    assert trained_images(runs["0"][1]) == 24
+    assert trained_images(runs["0.25"][1]) == 18
+
+
 def test_flags_override_the_recipe(tmp_path):
     out = tmp_path / "flags"
     assert main(["train", *SMALL, "--lr-schedule", "none", "--criterion", "ce", "--lr", "0.002",
@@ -335,7 +362,10 @@ def test_content_margin_none_runs_whole_images(tmp_path):
 
 @pytest.mark.parametrize("flag, value", [("--max-minutes", "0"), ("--max-minutes", "soon"),
                                          ("--lr", "-1"), ("--content-margin", "-1"),
-                                         ("--content-margin", "wide")])
+                                         ("--content-margin", "wide"),
+                                         ("--validation-size", "1"),
+                                         ("--validation-size", "-0.1"),
+                                         ("--validation-size", "tenth")])
 def test_bad_numbers_are_usage_errors(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", flag, value])
