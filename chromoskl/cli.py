@@ -124,6 +124,7 @@ def _module_param(text: str) -> tuple[str, object]:
 
 
 def _validation_fraction(text: str) -> float:
+    """``--validation-size``: a fraction in [0, 1); 0 means ``train_split=None``."""
     try:
         value = float(text)
     except ValueError:
