@@ -232,7 +232,7 @@ def test_time_budget_without_epochs_trains_until_the_budget(tmp_path):
     assert report["fit_seconds"] < 1.2 + 30.0
 
 
-def test_validation_size_zero_trains_on_every_training_image_and_keeps_the_last_epoch(tmp_path):
+def test_validation_size_zero_trains_on_every_training_image(tmp_path):
     small = ["--n-samples", "30", "--batch-size", "8", "--module", "base_channels=4",
              "--epochs", "2"]
     runs = {}
