@@ -179,6 +179,14 @@ RECIPES = {
                                                   "module__channels": [32, 16, 32, 64, 128],
                                                   "augment": "shift1"},
     "bf16_cl_all_crop0_edge4_raw_shift1": {**BOXES_EDGE, "labels": "raw", "augment": "shift1"},
+    # the raw labels are the sum of two rotated masks, A's 0/1 and B's 0/1/2 (Pommier's
+    # generator): the network predicts the two masks' values and the classes are their sum
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_summed": {
+        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1", "label_model": "summed_masks"},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_summed_start1": {
+        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1", "label_model": "summed_masks", "random_state": 1},
     # the 2-hour shift-trained network's curve was flat and noisy over its last 25 minutes:
     # with a moving average of the weights and a rate that stops at lr / 10 (session 25's
     # +0.002 at 27.5 minutes, one run)

@@ -15,6 +15,7 @@ to do.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -105,7 +106,7 @@ def segmenter_from_payload(cls, payload: dict, params: dict, path):
     """Rebuild a segmenter from a payload that :func:`checked_payload` has read; ``path``
     names it in errors."""
     from ._segmenter_params import check_segmenter_params
-    from .architectures import resolve_architecture
+    from .architectures import create_network
 
     stored = dict(payload["params"])
     if "arch" not in stored and "arch" not in params:
@@ -118,7 +119,8 @@ def segmenter_from_payload(cls, payload: dict, params: dict, path):
     net = cls(**{**stored, **params})
     check_segmenter_params(net)
     check_network_fits_weights(
-        resolve_architecture(net.arch), net.get_params_for("module"), payload["state_dict"], path,
+        partial(create_network, net.arch, net.label_model), net.get_params_for("module"),
+        payload["state_dict"], path,
     )
     net.initialize()
     uncompiled(net.module_).load_state_dict(payload["state_dict"])

@@ -12,7 +12,7 @@ from ._intensity import RecordIntensityRange
 from ._precision import PRECISIONS
 from ._tta import tta_kind
 from ._validation_score import ValidationOverlapIoU
-from .architectures import resolve_architecture
+from .architectures import LABEL_MODELS, resolve_architecture
 from .averaging import WeightAveraging
 from .classes import N_CLASSES
 from .exceptions import UnknownNameError
@@ -66,7 +66,8 @@ def check_segmenter_params(net) -> None:
     if net.lr_schedule not in LR_SCHEDULES:
         problems.append(f"lr_schedule must be one of {LR_SCHEDULES}, got {net.lr_schedule!r}.")
     for name, allowed in (
-        ("precision", PRECISIONS), ("ab_loss", AB_LOSSES), ("ab_decoding", AB_DECODINGS)
+        ("precision", PRECISIONS), ("ab_loss", AB_LOSSES), ("ab_decoding", AB_DECODINGS),
+        ("label_model", LABEL_MODELS),
     ):
         if getattr(net, name) not in allowed:
             problems.append(f"{name} must be one of {allowed}, got {getattr(net, name)!r}.")

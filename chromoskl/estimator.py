@@ -7,6 +7,7 @@ ARCHITECTURE.md at the repository root).
 from __future__ import annotations
 
 from contextlib import nullcontext
+from functools import partial
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from ._model_file import segmenter_from_file, write_model_file
 from ._precision import resolve_precision
 from ._segmenter_params import arch_name, check_segmenter_params, n_classes, segmenter_callbacks
 from ._training_loop import BudgetedTraining
-from .architectures import resolve_architecture
+from .architectures import create_network
 from .classes import labels_to_instances  # noqa: F401 (public here too)
 from .losses import (
     DeepSupervisionLoss,
@@ -161,6 +162,13 @@ class ChromosomeSegmenter(
         None averages them. ``predict`` and the scores always use the final map. The same as
         ``criterion="deep_supervision", criterion__loss=<criterion>, criterion__weights=...``
         (:class:`~chromoskl.losses.DeepSupervisionLoss`), whose weights are then ignored here.
+    label_model : {"classes", "summed_masks"}, default="classes"
+        What the network's output maps are. ``"classes"``: one map per class (the papers).
+        ``"summed_masks"``: five maps, the values of A's mask (0, 1) and of B's (0, 1, 2),
+        whose sum is the class, as in Pommier's generator
+        (:class:`~chromoskl.architectures.SummedMasks`); for Pommier's raw labels. The
+        network then has 5 output channels; ``predict_proba`` and every loss still see the
+        four classes. Not one of the papers' settings.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar over the batches (which reads every
         batch's loss, a host synchronisation per step on a GPU).
@@ -226,6 +234,7 @@ class ChromosomeSegmenter(
         ab_decoding="network",
         content_margin=None,
         deep_supervision_weights=None,
+        label_model="classes",
         verbose=0,
         **kwargs,
     ):
@@ -251,6 +260,7 @@ class ChromosomeSegmenter(
         self.ab_decoding = ab_decoding
         self.content_margin = content_margin
         self.deep_supervision_weights = deep_supervision_weights
+        self.label_model = label_model
 
     # ------------------------------------------------------------------ initialisation
 
@@ -296,9 +306,9 @@ class ChromosomeSegmenter(
     def initialize_module(self):
         """Build the network, after checking on torch's ``meta`` device that it fits in memory."""
         kwargs = self.get_params_for("module")
-        network = resolve_architecture(self.arch)
-        check_network_size(lambda: network(**kwargs), arch_name(self.arch))
-        self.module_ = network(**kwargs)
+        build = partial(create_network, self.arch, self.label_model, **kwargs)
+        check_network_size(build, arch_name(self.arch))
+        self.module_ = build()
         if self.channels_last:
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self

@@ -22,13 +22,17 @@ from ._diagnostics import Recording, record
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
 from .attention_unet import AttentionUNet
 from .cenet import CENet
+from .summed_masks import MASK_MAPS, SummedMasks
 from .unet import UNet
 from .unetpp import UNetPlusPlus
 
 __all__ = [
     "ARCHITECTURES",
     "create_model",
+    "create_network",
+    "LABEL_MODELS",
     "resolve_architecture",
+    "SummedMasks",
     "record",
     "Recording",
     "UNet",
@@ -55,6 +59,9 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet_dar": UNetDAR,
     "unet_aar": UNetAAR,
 }
+#: What a network's output maps are: the four classes, or the values of the two chromosome
+#: masks whose sum the classes are (:class:`SummedMasks`).
+LABEL_MODELS = ("classes", "summed_masks")
 
 
 def resolve_architecture(arch) -> type[nn.Module]:
@@ -84,3 +91,27 @@ def resolve_architecture(arch) -> type[nn.Module]:
 def create_model(arch: str = "unet", **kwargs) -> nn.Module:
     """Build a network by registry name, passing ``kwargs`` to its constructor."""
     return resolve_architecture(arch)(**kwargs)
+
+
+def create_network(arch="unet", label_model: str = "classes", **kwargs) -> nn.Module:
+    """Build the network ``ChromosomeSegmenter`` trains: ``arch`` with ``kwargs``, and for
+    ``label_model="summed_masks"`` built with five maps and wrapped in :class:`SummedMasks`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``label_model``, or ``out_channels`` other than 4 with summed masks
+        (they give the four classes and choose the network's maps themselves).
+    """
+    network = resolve_architecture(arch)
+    if label_model == "classes":
+        return network(**kwargs)
+    if label_model == "summed_masks":
+        if kwargs.get("out_channels", 4) != 4:
+            raise ValueError(
+                "label_model='summed_masks' gives the 4 classes from 5 mask maps and sets the "
+                f"network's out_channels itself; got module__out_channels="
+                f"{kwargs['out_channels']!r}: leave it out."
+            )
+        return SummedMasks(network(**{**kwargs, "out_channels": MASK_MAPS}))
+    raise ValueError(f"label_model must be one of {LABEL_MODELS}, got {label_model!r}.")
