@@ -95,7 +95,7 @@ def test_a_segmenter_learns_summed_labels_and_saves_them_whole(tmp_path):
     seg = ChromosomeSegmenter(
         label_model="summed_masks", module__base_channels=4, module__depth=2, max_epochs=25,
         lr=2e-2, batch_size=4, criterion="dice_ce", train_split=None, device="cpu",
-        random_state=0,
+        random_state=0, content_margin=0,
     ).fit(X, y)
     assert isinstance(seg.module_, SummedMasks)
     assert seg.module_.network.head.out_channels == 5
@@ -108,6 +108,7 @@ def test_a_segmenter_learns_summed_labels_and_saves_them_whole(tmp_path):
     seg.save(tmp_path / "model.pt")
     loaded = ChromosomeSegmenter.load(tmp_path / "model.pt")
     assert loaded.label_model == "summed_masks"
+    assert loaded.box_norm_stats_.keys() == seg.box_norm_stats_.keys()
     np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-6)
 
 
