@@ -84,6 +84,7 @@ RECIPES = {
         "epochs": 6, "batch_size": 8, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_edge_ce", "ab_loss": "fixed", "ab_decoding": "area",
         "channels_last": True, "content_margin": None, "augment": "none",
+        "label_model": "classes",
         "module": {"unet": {"base_channels": 8, "depth": 4}},
         # what changes where training runs in bfloat16 (see recipe_for)
         "bf16": {"epochs": 8},
@@ -92,6 +93,7 @@ RECIPES = {
         "epochs": 16, "batch_size": 32, "lr": 1e-2, "lr_schedule": "onecycle",
         "criterion": "dice_edge_ce", "ab_loss": "swap_invariant", "ab_decoding": "area",
         "channels_last": True, "content_margin": 0, "augment": "shifts",
+        "label_model": "classes",
         # ``channels`` sets every level's width; base_channels and depth are what a
         # --module base_channels or depth changes (see _training_settings)
         "module": {"unet": {"base_channels": 16, "depth": 4, "channels": [16, 16, 32, 64, 128]}},
@@ -144,7 +146,7 @@ def _positive_int(text: str) -> int:
 
 # The recipe entries that are ChromosomeSegmenter parameters of the same name.
 RECIPE_PARAMS = ("batch_size", "lr", "lr_schedule", "criterion", "ab_loss", "ab_decoding",
-                 "channels_last", "content_margin")
+                 "channels_last", "content_margin", "label_model")
 
 
 def augmenter(name: str):
@@ -245,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "area)")
     train.add_argument("--ab-decoding", choices=("network", "area"),
                        help="area: the smaller predicted chromosome is called A")
+    train.add_argument("--label-model", choices=("classes", "summed_masks"),
+                       help="summed_masks: the network predicts A's mask (0/1) and B's "
+                       "(0/1/2) and the classes are their sum, as Pommier's generator made "
+                       "the raw labels; default classes")
     train.add_argument("--augment", choices=sorted(AUGMENTATIONS),
                        help="augment the training batches: 'shifts' (by whole pixels, at most "
                        "one) or 'dihedral' (flips and turns by 90 degrees); default: the "

@@ -263,14 +263,16 @@ def test_flags_override_the_recipe(tmp_path):
     out = tmp_path / "flags"
     assert main(["train", *SMALL, "--lr-schedule", "none", "--criterion", "ce", "--lr", "0.002",
                  "--ab-loss", "swap_invariant", "--ab-decoding", "area", "--content-margin", "2",
-                 "--out", str(out)]) == 0
+                 "--label-model", "summed_masks", "--out", str(out)]) == 0
     recipe = json.loads((out / "metrics.json").read_text())["recipe"]
     assert recipe == {"batch_size": 8, "lr": 0.002, "lr_schedule": None, "criterion": "ce",
                       "ab_loss": "swap_invariant", "ab_decoding": "area", "epochs": 1,
-                      "channels_last": True, "content_margin": 2, "augment": "none"}
+                      "channels_last": True, "content_margin": 2, "augment": "none",
+                      "label_model": "summed_masks"}
     seg = ChromosomeSegmenter.load(out / "model.pt")
     assert (seg.ab_loss, seg.ab_decoding, seg.criterion) == ("swap_invariant", "area", "ce")
     assert seg.content_margin == 2
+    assert seg.label_model == "summed_masks" and seg.module_.network.head.out_channels == 5
 
 
 @pytest.mark.parametrize("name, expected", [
