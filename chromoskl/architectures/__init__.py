@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..classes import N_CLASSES
 from ..exceptions import UnknownNameError
 from ._diagnostics import Recording, record
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
@@ -100,18 +101,18 @@ def create_network(arch="unet", label_model: str = "classes", **kwargs) -> nn.Mo
     Raises
     ------
     ValueError
-        For an unknown ``label_model``, or ``out_channels`` other than 4 with summed masks
-        (they give the four classes and choose the network's maps themselves).
+        For an unknown ``label_model``, or ``out_channels`` other than ``N_CLASSES`` with
+        summed masks (they give the four classes and choose the network's maps themselves).
     """
     network = resolve_architecture(arch)
     if label_model == "classes":
         return network(**kwargs)
     if label_model == "summed_masks":
-        if kwargs.get("out_channels", 4) != 4:
+        if kwargs.get("out_channels", N_CLASSES) != N_CLASSES:
             raise ValueError(
-                "label_model='summed_masks' gives the 4 classes from 5 mask maps and sets the "
-                f"network's out_channels itself; got module__out_channels="
-                f"{kwargs['out_channels']!r}: leave it out."
+                f"label_model='summed_masks' gives the {N_CLASSES} classes from {MASK_MAPS} "
+                "mask maps and sets the network's out_channels itself; got "
+                f"module__out_channels={kwargs['out_channels']!r}: leave it out."
             )
         return SummedMasks(network(**{**kwargs, "out_channels": MASK_MAPS}))
     raise ValueError(f"label_model must be one of {LABEL_MODELS}, got {label_model!r}.")
