@@ -23,6 +23,10 @@ Command (from the repository root, after ``pip install .``)::
 
     python benchmarks/ensemble.py runs/g32/*"-grouped by chromosome pair.pt" --split grouped
     python benchmarks/ensemble.py orientation/model.pt fixed/model.pt --compose
+    python benchmarks/ensemble.py fixed.pt swap_invariant.pt --split grouped --tta shifts
+
+A model's ``predict_proba`` and the mean's decoding follow each model's own ``ab_decoding``
+(the mean: the first model's), or ``--ab-decoding`` for all of them.
 
 Nothing is asserted: numbers go to ``benchmarks/RESULTS.md``.
 """
@@ -71,6 +75,8 @@ def main(argv=None):
                         choices=("dihedral", "shifts"),
                         help="each model's probabilities averaged over these views (alone: "
                              "the 8 flips/rotations)")
+    parser.add_argument("--ab-decoding", choices=("network", "area"),
+                        help="every model's A/B decoding (default: each its own)")
     parser.add_argument("--compose", action="store_true",
                         help="two models: the first's background and overlap, the second's "
                              "A/B share (see the module's docstring)")
@@ -83,6 +89,8 @@ def main(argv=None):
                                     random_state=args.seed)
     images, labels = data.images[test], data.labels[test]
     models = [ChromosomeSegmenter.load(path, tta=args.tta) for path in args.models]
+    if args.ab_decoding:
+        models = [model.set_params(ab_decoding=args.ab_decoding) for model in models]
     results = {}
     for path, model in zip(args.models, models):
         started = time.monotonic()
@@ -104,7 +112,7 @@ def main(argv=None):
                                "predict_s": round(time.monotonic() - started, 1)}
         print("composed", json.dumps(results["composed"]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
-              "tta": args.tta, "scores": results}
+              "tta": args.tta, "ab_decoding": args.ab_decoding, "scores": results}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1))

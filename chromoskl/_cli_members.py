@@ -1,5 +1,8 @@
 """``chromoskl train --members K``: K random starts of one recipe, trained side by side.
 
+The members share the recipe but for the settings in ``PER_MEMBER_FLAGS`` (how A and B are
+named in training and decoding), which may take one value per member.
+
 Each member is a :class:`~chromoskl.ChromosomeSegmenter` with its own random start (the
 ``--init-seed``, or ``--seed``, plus 0, 1, ...) and its own checkpoint; joblib trains them in
 K worker processes at once, each with its share of the CPU's threads (joblib's loky backend
@@ -19,13 +22,44 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-__all__ = ["fit_member", "member_checkpoints", "member_seeds", "predict_and_score_members",
-           "train_members"]
+__all__ = ["PER_MEMBER_FLAGS", "fit_member", "member_checkpoints", "member_seeds",
+           "per_member", "predict_and_score_members", "train_members"]
 
 
 def member_seeds(first: int, count: int) -> list[int]:
     """The random starts of ``count`` members: ``first``, ``first + 1``, ..."""
     return [first + index for index in range(count)]
+
+
+#: The settings that may differ between members, by flag: one value for all, or one each.
+PER_MEMBER_FLAGS = {"ab_loss": "--ab-loss", "ab_decoding": "--ab-decoding"}
+
+
+def per_member(name: str, value, count: int) -> list:
+    """Each of ``count`` members' value of the setting ``name`` (a ``PER_MEMBER_FLAGS`` key):
+    ``value`` for all of them, or ``value`` itself where it is a list of one per member.
+
+    Members may differ in how they name A and B. On Pommier's pairs held out by chromosome
+    pair, a fixed-label member (decoded as the network names them) averaged with a
+    swap-invariant one (named by area) kept the overlap IoU of a fixed-label network and named
+    A better than two swap-invariant members (benchmarks/RESULTS.md, session 49).
+
+    Raises
+    ------
+    UsageError
+        If a list's length is neither 1 nor ``count``.
+    """
+    from ._cli_support import UsageError
+
+    if not isinstance(value, list):
+        return [value] * count
+    if len(value) == 1:
+        return value * count
+    if len(value) != count:
+        raise UsageError(
+            f"{PER_MEMBER_FLAGS[name]}: {len(value)} values for {count} member(s); give one "
+            f"value for every member, or one per member (--members {len(value)})")
+    return list(value)
 
 
 def member_checkpoints(out: Path, seeds: list[int]) -> list[Path]:

@@ -202,6 +202,9 @@ def _training_settings(args) -> dict:
     for name in ("lr_schedule", "content_margin"):
         if settings[name] == "none":
             settings[name] = None
+    for name in ("ab_loss", "ab_decoding"):  # one value per member, or one for all
+        if isinstance(settings[name], list) and len(settings[name]) == 1:
+            settings[name] = settings[name][0]
     settings["augment"] = recipe["augment"] if args.augment is None else args.augment
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -242,11 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-schedule", choices=("none", "onecycle", "step", "plateau"))
     train.add_argument("--criterion", help="loss name, e.g. ce, dice_ce, dice_edge_ce, as_wbce")
     train.add_argument("--ab-loss", choices=("fixed", "swap_invariant", "orientation"),
+                       nargs="+", metavar="{fixed,swap_invariant,orientation}",
                        help="swap_invariant: the loss ignores which chromosome is A; "
                        "orientation: it names them by their axes' order (then --ab-decoding "
-                       "area)")
-    train.add_argument("--ab-decoding", choices=("network", "area"),
-                       help="area: the smaller predicted chromosome is called A")
+                       "area). With --members, one value for every member or one per member, "
+                       "e.g. --members 2 --ab-loss fixed swap_invariant")
+    train.add_argument("--ab-decoding", choices=("network", "area"), nargs="+",
+                       metavar="{network,area}",
+                       help="area: the smaller predicted chromosome is called A. With "
+                       "--members, one value for every member or one per member; the "
+                       "average is decoded as the first member decodes")
     train.add_argument("--label-model", choices=("classes", "summed_masks"),
                        help="summed_masks: the network predicts A's mask (0/1) and B's "
                        "(0/1/2) and the classes are their sum, as Pommier's generator made "
@@ -394,9 +402,11 @@ def _holdout(data, *, test_size, split, seed):
 def _train(args) -> int:
     from . import ChromosomeSegmenter
     from ._cli_members import (
+        PER_MEMBER_FLAGS,
         fit_member,
         member_checkpoints,
         member_seeds,
+        per_member,
         predict_and_score_members,
         train_members,
     )
@@ -412,6 +422,10 @@ def _train(args) -> int:
     check_output_directory(args.out)
     seeds = member_seeds(args.seed if args.init_seed is None else args.init_seed, args.members)
     checkpoints = member_checkpoints(args.out, seeds)
+    settings = _training_settings(args)
+    # each member's A/B loss and decoding, checked before the data loads
+    members = [dict(zip(PER_MEMBER_FLAGS, values)) for values in zip(
+        *(per_member(name, settings[name], args.members) for name in PER_MEMBER_FLAGS))]
     if args.resume and not any(path.is_file() for path in checkpoints):
         raise UsageError(f"--resume: no checkpoint at {checkpoints[0]}"
                          + (" nor of the other members" if args.members > 1 else ""))
@@ -419,7 +433,6 @@ def _train(args) -> int:
         check_generated_size(args.n_samples)
     data, source = _load_data(args, n_samples=args.n_samples)
     train, test, kind = _holdout(data, test_size=args.test_size, split=args.split, seed=args.seed)
-    settings = _training_settings(args)
     module = settings["module"]
     savers = [EpochCheckpoint(path) for path in checkpoints]
     # The internal validation split follows the hold-out: grouped only for a grouped hold-out.
@@ -428,12 +441,13 @@ def _train(args) -> int:
     groups = data.groups[train] if grouped and validated else None
     # Members side by side print no epoch table: their lines would interleave.
     segs = [ChromosomeSegmenter(
-        args.arch, **segmenter_params(settings), max_minutes=args.max_minutes,
+        args.arch, **segmenter_params({**settings, **own}),
+        max_minutes=args.max_minutes,
         precision=_segmenter_precision(args), device=args.device,
         random_state=seed, verbose=1 if args.members == 1 else 0,
         train_split=ValidationSplit(args.validation_size, random_state=0) if validated else None,
         callbacks=[("checkpoint", saver)],
-    ) for seed, saver in zip(seeds, savers)]
+    ) for seed, saver, own in zip(seeds, savers, members)]
     side_by_side = f", {args.members} members side by side" if args.members > 1 else ""
     print(f"chromoskl: training {args.arch} on {len(train)} images ({source}), "
           f"holding out {len(test)} ({kind}){side_by_side}", flush=True)

@@ -90,6 +90,37 @@ def test_members_train_side_by_side_and_each_resumes_from_its_own_checkpoint(tmp
         first.estimators_[1].history_[0]["train_loss"], abs=1e-6)
 
 
+def test_members_may_differ_in_how_they_name_a_and_b(tmp_path):
+    from chromoskl.ensemble import load_segmenter
+
+    out = tmp_path / "mixed"
+    assert main(["train", *SMALL, "--members", "2", "--ab-loss", "fixed", "swap_invariant",
+                 "--ab-decoding", "network", "area", "--out", str(out)]) == 0
+    recipe = json.loads((out / "metrics.json").read_text())["recipe"]
+    assert (recipe["ab_loss"], recipe["ab_decoding"]) == (
+        ["fixed", "swap_invariant"], ["network", "area"])
+    mixed = load_segmenter(out / "model.pt")
+    assert [(m.ab_loss, m.ab_decoding) for m in mixed.estimators_] == [
+        ("fixed", "network"), ("swap_invariant", "area")]
+    assert [type(m.criterion_).__name__ for m in mixed.estimators_] == [
+        "DiceEdgeCELoss", "SwapInvariantLoss"]
+    # the mean is decoded as the first member decodes: the network's naming, no area order
+    X_test, _ = small_hold_out(json.loads((out / "metrics.json").read_text()))
+    mean = mixed.predict_proba(X_test)
+    assert np.array_equal(mixed.predict(X_test), mean.argmax(axis=1))
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--ab-loss", "fixed"], ("fixed", "area")),
+    (["--ab-loss", "fixed", "--ab-decoding", "network"], ("fixed", "network")),
+    (["--ab-loss", "fixed", "swap_invariant", "--ab-decoding", "area"],
+     (["fixed", "swap_invariant"], "area")),
+])
+def test_one_value_of_a_per_member_flag_is_every_member_s(flags, expected):
+    settings = _training_settings(build_parser().parse_args(["train", *flags]))
+    assert (settings["ab_loss"], settings["ab_decoding"]) == expected
+
+
 def test_train_writes_model_metrics_and_pictures(trained):
     names = {p.name for p in trained.iterdir()}
     assert {"model.pt", "metrics.json", "predictions.png", "training_curves.png",

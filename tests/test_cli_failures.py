@@ -189,3 +189,17 @@ def test_the_orientation_loss_with_the_network_s_naming(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)]) == 2
     assert "set ab_decoding='area'" in _one_error_line(capsys)
     assert not (tmp_path / "model.pt").exists()
+
+
+@pytest.mark.parametrize("flags, told", [
+    (["--ab-loss", "fixed", "swap_invariant"], "--ab-loss: 2 values for 1 member(s)"),
+    (["--members", "2", "--ab-loss", "fixed", "swap_invariant", "fixed"],
+     "--ab-loss: 3 values for 2 member(s)"),
+    (["--members", "3", "--ab-decoding", "network", "area"],
+     "--ab-decoding: 2 values for 3 member(s)"),
+])
+def test_one_value_per_member_or_one_for_all(tmp_path, capsys, flags, told):
+    assert main(["train", *SMALL, *flags, "--out", str(tmp_path)]) == 2
+    error = _one_error_line(capsys)
+    assert told in error and "one per member" in error
+    assert not any(tmp_path.iterdir())  # told before any data was made or trained on
