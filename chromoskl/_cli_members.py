@@ -41,8 +41,8 @@ def per_member(name: str, value, count: int) -> list:
 
     Members may differ in how they name A and B. On Pommier's pairs held out by chromosome
     pair, a fixed-label member (decoded as the network names them) averaged with a
-    swap-invariant one (named by area) kept the overlap IoU of a fixed-label network and named
-    A better than two swap-invariant members (benchmarks/RESULTS.md, session 49).
+    swap-invariant one (named by area) kept the overlap IoU of a fixed-label member alone and
+    named A better than two swap-invariant members (benchmarks/RESULTS.md, session 49).
 
     Raises
     ------

@@ -190,6 +190,7 @@ def _segmenter_precision(args):
 def _training_settings(args) -> dict:
     """The recipe for the data source and the precision that training will run in, overridden
     by every flag that was given."""
+    from ._cli_members import PER_MEMBER_FLAGS
     from ._device import resolve_device
     from ._precision import resolve_precision
 
@@ -202,7 +203,7 @@ def _training_settings(args) -> dict:
     for name in ("lr_schedule", "content_margin"):
         if settings[name] == "none":
             settings[name] = None
-    for name in ("ab_loss", "ab_decoding"):  # one value per member, or one for all
+    for name in PER_MEMBER_FLAGS:  # one value per member, or one for all
         if isinstance(settings[name], list) and len(settings[name]) == 1:
             settings[name] = settings[name][0]
     settings["augment"] = recipe["augment"] if args.augment is None else args.augment
