@@ -108,6 +108,7 @@ def test_members_may_differ_in_how_they_name_a_and_b(tmp_path):
     X_test, _ = small_hold_out(json.loads((out / "metrics.json").read_text()))
     mean = mixed.predict_proba(X_test)
     assert np.array_equal(mixed.predict(X_test), mean.argmax(axis=1))
+    assert not np.array_equal(mixed.estimators_[1].labels_from_proba(mean), mean.argmax(axis=1))
 
 
 @pytest.mark.parametrize("flags, expected", [
