@@ -23,7 +23,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 __all__ = ["PER_MEMBER_FLAGS", "fit_member", "member_checkpoints", "member_seeds",
-           "per_member", "predict_and_score_members", "train_members"]
+           "member_settings", "predict_and_score_members", "train_members"]
 
 
 def member_seeds(first: int, count: int) -> list[int]:
@@ -35,10 +35,11 @@ def member_seeds(first: int, count: int) -> list[int]:
 PER_MEMBER_FLAGS = {"ab_loss": "--ab-loss", "ab_decoding": "--ab-decoding"}
 
 
-def per_member(name: str, value, count: int) -> list:
-    """Each of ``count`` members' value of the setting ``name`` (a ``PER_MEMBER_FLAGS`` key):
-    ``value`` for all of them, or ``value`` itself where it is a list of one per member.
+def member_settings(settings: dict, count: int) -> list[dict]:
+    """Each of ``count`` members' own values of the ``PER_MEMBER_FLAGS`` settings: a value of
+    ``settings`` for all of them, or, where it is a list, its one value per member.
 
+    (``chromoskl.cli._training_settings`` has already made a list of one value that value.)
     Members may differ in how they name A and B. On Pommier's pairs held out by chromosome
     pair, a fixed-label member (decoded as the network names them) averaged with a
     swap-invariant one (named by area) kept the overlap IoU of a fixed-label member alone and
@@ -47,19 +48,21 @@ def per_member(name: str, value, count: int) -> list:
     Raises
     ------
     UsageError
-        If a list's length is neither 1 nor ``count``.
+        If a list's length is not ``count``.
     """
     from ._cli_support import UsageError
 
-    if not isinstance(value, list):
-        return [value] * count
-    if len(value) == 1:
-        return value * count
-    if len(value) != count:
-        raise UsageError(
-            f"{PER_MEMBER_FLAGS[name]}: {len(value)} values for {count} member(s); give one "
-            f"value for every member, or one per member (--members {len(value)})")
-    return list(value)
+    members = [{} for _ in range(count)]
+    for name, flag in PER_MEMBER_FLAGS.items():
+        value = settings[name]
+        values = value if isinstance(value, list) else [value] * count
+        if len(values) != count:
+            raise UsageError(
+                f"{flag}: {len(values)} values for {count} member(s); give one value for "
+                f"every member, or one per member (--members {len(values)})")
+        for member, own in zip(members, values):
+            member[name] = own
+    return members
 
 
 def member_checkpoints(out: Path, seeds: list[int]) -> list[Path]:

@@ -403,11 +403,10 @@ def _holdout(data, *, test_size, split, seed):
 def _train(args) -> int:
     from . import ChromosomeSegmenter
     from ._cli_members import (
-        PER_MEMBER_FLAGS,
         fit_member,
         member_checkpoints,
         member_seeds,
-        per_member,
+        member_settings,
         predict_and_score_members,
         train_members,
     )
@@ -424,9 +423,7 @@ def _train(args) -> int:
     seeds = member_seeds(args.seed if args.init_seed is None else args.init_seed, args.members)
     checkpoints = member_checkpoints(args.out, seeds)
     settings = _training_settings(args)
-    # each member's A/B loss and decoding, checked before the data loads
-    members = [dict(zip(PER_MEMBER_FLAGS, values)) for values in zip(
-        *(per_member(name, settings[name], args.members) for name in PER_MEMBER_FLAGS))]
+    members = member_settings(settings, args.members)  # checked before the data loads
     if args.resume and not any(path.is_file() for path in checkpoints):
         raise UsageError(f"--resume: no checkpoint at {checkpoints[0]}"
                          + (" nor of the other members" if args.members > 1 else ""))

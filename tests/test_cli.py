@@ -96,8 +96,8 @@ def test_members_may_differ_in_how_they_name_a_and_b(tmp_path):
     out = tmp_path / "mixed"
     assert main(["train", *SMALL, "--members", "2", "--ab-loss", "fixed", "swap_invariant",
                  "--ab-decoding", "network", "area", "--out", str(out)]) == 0
-    recipe = json.loads((out / "metrics.json").read_text())["recipe"]
-    assert (recipe["ab_loss"], recipe["ab_decoding"]) == (
+    report = json.loads((out / "metrics.json").read_text())
+    assert (report["recipe"]["ab_loss"], report["recipe"]["ab_decoding"]) == (
         ["fixed", "swap_invariant"], ["network", "area"])
     mixed = load_segmenter(out / "model.pt")
     assert [(m.ab_loss, m.ab_decoding) for m in mixed.estimators_] == [
@@ -105,7 +105,7 @@ def test_members_may_differ_in_how_they_name_a_and_b(tmp_path):
     assert [type(m.criterion_).__name__ for m in mixed.estimators_] == [
         "DiceEdgeCELoss", "SwapInvariantLoss"]
     # the mean is decoded as the first member decodes: the network's naming, no area order
-    X_test, _ = small_hold_out(json.loads((out / "metrics.json").read_text()))
+    X_test, _ = small_hold_out(report)
     mean = mixed.predict_proba(X_test)
     assert np.array_equal(mixed.predict(X_test), mean.argmax(axis=1))
     assert not np.array_equal(mixed.estimators_[1].labels_from_proba(mean), mean.argmax(axis=1))
