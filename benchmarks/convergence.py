@@ -221,6 +221,13 @@ RECIPES = {
         **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
         "augment": "shift1", "label_model": "named_and_separated", "ab_decoding": "area",
         "random_state": 1},
+    # the fixed-label and the swap-invariant recipe on the loader's default labels (cleaned:
+    # B's rim is not called A, and A is the smaller chromosome), for item 4 on them
+    "bf16_cl_all_crop0_edge4_narrow16_shift1": {
+        **BOXES_EDGE, "module__channels": [16, 16, 32, 64, 128], "augment": "shift1"},
+    "bf16_cl_all_crop0_swap_invariant_edge4_narrow16_shift1": {
+        **BOXES_EDGE, **SWAP_INVARIANT, "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1"},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
