@@ -212,15 +212,6 @@ RECIPES = {
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16_shift1_start1": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
         "module__channels": [16, 16, 32, 64, 128], "augment": "shift1", "random_state": 1},
-    # one network with both: a head trained on the labels as given (background, overlap) and
-    # a swap-invariant head that names A by size (``label_model="named_and_separated"``)
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_named_separated": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "label_model": "named_and_separated", "ab_decoding": "area"},
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_named_separated_start1": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "label_model": "named_and_separated", "ab_decoding": "area",
-        "random_state": 1},
     # the fixed-label and the swap-invariant recipe on the loader's default labels (cleaned:
     # B's rim is not called A, and A is the smaller chromosome), for item 4 on them
     "bf16_cl_all_crop0_edge4_narrow16_shift1": {

@@ -42,9 +42,6 @@ VARIANTS = {
     # far better overlap, far worse A (benchmarks/RESULTS.md, session 43)
     "orientation": {"ab_loss": "orientation"},
     "fixed": {"ab_loss": "fixed"},
-    # one network with a head trained on the labels as given and a swap-invariant head that
-    # names A by size (``label_model="named_and_separated"``)
-    "named_and_separated": {"label_model": "named_and_separated"},
     "fixed_network": {"ab_loss": "fixed", "ab_decoding": "network"},
     "dihedral": {"augment": "dihedral"},
     "shifts": {"augment": "shifts"},

@@ -71,12 +71,6 @@ def check_segmenter_params(net) -> None:
     ):
         if getattr(net, name) not in allowed:
             problems.append(f"{name} must be one of {allowed}, got {getattr(net, name)!r}.")
-    if net.label_model == "named_and_separated" and net.ab_loss != "fixed":
-        problems.append(
-            "label_model='named_and_separated' trains its first head on the labels as given "
-            f"and its second swap-invariantly by itself; ab_loss={net.ab_loss!r} would change "
-            "the first: leave ab_loss='fixed'."
-        )
     if net.ab_loss == "orientation" and net.ab_decoding != "area":
         problems.append(
             "ab_loss='orientation' trains channels 1 and 2 to mean the first and second axis, "

@@ -32,7 +32,6 @@ from ._cli_support import (
     positive_float,
 )
 from ._intensity import IntensityWarning
-from .architectures import LABEL_MODELS
 from .classes import N_CLASSES
 from .datasets._pommier import LABELLINGS
 
@@ -207,8 +206,6 @@ def _training_settings(args) -> dict:
     for name in PER_MEMBER_FLAGS:  # one value per member, or one for all
         if isinstance(settings[name], list) and len(settings[name]) == 1:
             settings[name] = settings[name][0]
-    if settings["label_model"] == "named_and_separated" and args.ab_loss is None:
-        settings["ab_loss"] = "fixed"  # its second head is the swap-invariant one
     settings["augment"] = recipe["augment"] if args.augment is None else args.augment
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -259,12 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="area: the smaller predicted chromosome is called A. With "
                        "--members, one value for every member or one per member; the "
                        "average is decoded as the first member decodes")
-    train.add_argument("--label-model", choices=LABEL_MODELS,
+    train.add_argument("--label-model", choices=("classes", "summed_masks"),
                        help="summed_masks: the network predicts A's mask (0/1) and B's "
                        "(0/1/2) and the classes are their sum, as Pommier's generator made "
-                       "the raw labels. named_and_separated: two heads, one trained on the "
-                       "labels as given (background, overlap), one swap-invariantly (which "
-                       "chromosome is A, by size); --ab-loss fixed. Default classes")
+                       "the raw labels; default classes")
     train.add_argument("--augment", choices=sorted(AUGMENTATIONS),
                        help="augment the training batches: 'shifts' (by whole pixels, at most "
                        "one) or 'dihedral' (flips and turns by 90 degrees); default: the "

@@ -32,7 +32,6 @@ from .losses import (
     DeepSupervisionLoss,
     labels_already_checked,
     loss_over_heads,
-    named_and_separated,
     orientation_ordered,
     resolve_criterion,
     swap_invariant,
@@ -163,18 +162,13 @@ class ChromosomeSegmenter(
         None averages them. ``predict`` and the scores always use the final map. The same as
         ``criterion="deep_supervision", criterion__loss=<criterion>, criterion__weights=...``
         (:class:`~chromoskl.losses.DeepSupervisionLoss`), whose weights are then ignored here.
-    label_model : {"classes", "summed_masks", "named_and_separated"}, default="classes"
+    label_model : {"classes", "summed_masks"}, default="classes"
         What the network's output maps are. ``"classes"``: one map per class (the papers).
         ``"summed_masks"``: five maps, the values of A's mask (0, 1) and of B's (0, 1, 2),
         whose sum is the class, as in Pommier's generator
         (:class:`~chromoskl.architectures.SummedMasks`); for Pommier's raw labels. The
         network then has 5 output channels; ``predict_proba`` and every loss still see the
-        four classes. ``"named_and_separated"``: eight maps, two heads on one network
-        (:class:`~chromoskl.architectures.NamedAndSeparated`). One is trained on the labels
-        as given and gives the background and the overlap; the other is trained
-        swap-invariantly and, with its smaller chromosome called A, says which chromosome
-        pixel is A and which B. It needs ``ab_loss="fixed"``; ``ab_decoding="area"`` adds
-        the arms' consistency step. Not one of the papers' settings.
+        four classes. Not one of the papers' settings.
     verbose : int, default=0
         1 prints a line per epoch; 2 adds a progress bar over the batches (which reads every
         batch's loss, a host synchronisation per step on a GPU).
@@ -320,11 +314,8 @@ class ChromosomeSegmenter(
         return self
 
     def initialize_criterion(self):
-        """Build the loss; ``ab_loss`` other than "fixed", or ``label_model=
-        "named_and_separated"``, wraps it (inside deep supervision)."""
+        """Build the loss; ``ab_loss`` other than "fixed" wraps it (inside deep supervision)."""
         self.criterion_ = resolve_criterion(self.criterion)(**self.get_params_for("criterion"))
-        if self.label_model == "named_and_separated":
-            self.criterion_ = named_and_separated(self.criterion_)
         if self.ab_loss == "swap_invariant":
             self.criterion_ = swap_invariant(self.criterion_)
         elif self.ab_loss == "orientation":

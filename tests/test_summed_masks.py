@@ -126,8 +126,7 @@ def test_an_unknown_label_model_is_one_clear_error():
     seg = ChromosomeSegmenter(label_model="sums", module__base_channels=4, module__depth=2,
                               max_epochs=1, train_split=None, device="cpu")
     with pytest.raises(ValueError, match=r"label_model must be one of \('classes', "
-                                         r"'summed_masks', 'named_and_separated'\), "
-                                         r"got 'sums'"):
+                                         r"'summed_masks'\), got 'sums'"):
         seg.fit(X, y)
 
 

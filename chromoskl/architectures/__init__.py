@@ -23,7 +23,6 @@ from ._diagnostics import Recording, record
 from .arms import ARMSNet, UNetAAR, UNetAR, UNetDAR, UNetPR, UNetR
 from .attention_unet import AttentionUNet
 from .cenet import CENet
-from .named_and_separated import NAMED_AND_SEPARATED_MAPS, NamedAndSeparated
 from .summed_masks import MASK_MAPS, SummedMasks
 from .unet import UNet
 from .unetpp import UNetPlusPlus
@@ -34,7 +33,6 @@ __all__ = [
     "create_network",
     "LABEL_MODELS",
     "resolve_architecture",
-    "NamedAndSeparated",
     "SummedMasks",
     "record",
     "Recording",
@@ -62,15 +60,9 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet_dar": UNetDAR,
     "unet_aar": UNetAAR,
 }
-#: What a network's output maps are: the four classes, the values of the two chromosome
-#: masks whose sum the classes are (:class:`SummedMasks`), or the four classes twice, named as
-#: the labels name them and named by size (:class:`NamedAndSeparated`).
-LABEL_MODELS = ("classes", "summed_masks", "named_and_separated")
-# The wrapper of each label model other than "classes", and the maps it takes from the network.
-_WRAPPED_LABEL_MODELS = {
-    "summed_masks": (SummedMasks, MASK_MAPS),
-    "named_and_separated": (NamedAndSeparated, NAMED_AND_SEPARATED_MAPS),
-}
+#: What a network's output maps are: the four classes, or the values of the two chromosome
+#: masks whose sum the classes are (:class:`SummedMasks`).
+LABEL_MODELS = ("classes", "summed_masks")
 
 
 def resolve_architecture(arch) -> type[nn.Module]:
@@ -104,27 +96,23 @@ def create_model(arch: str = "unet", **kwargs) -> nn.Module:
 
 def create_network(arch="unet", label_model: str = "classes", **kwargs) -> nn.Module:
     """Build the network ``ChromosomeSegmenter`` trains: ``arch`` with ``kwargs``, and for
-    ``label_model="summed_masks"`` or ``"named_and_separated"`` built with the maps that
-    label model reads (five or eight) and wrapped in :class:`SummedMasks` or
-    :class:`NamedAndSeparated`.
+    ``label_model="summed_masks"`` built with five maps and wrapped in :class:`SummedMasks`.
 
     Raises
     ------
     ValueError
         For an unknown ``label_model``, or ``out_channels`` other than ``N_CLASSES`` with
-        another label model than "classes" (it gives the four classes and chooses the
-        network's maps itself).
+        summed masks (they give the four classes and choose the network's maps themselves).
     """
     network = resolve_architecture(arch)
     if label_model == "classes":
         return network(**kwargs)
-    if label_model not in _WRAPPED_LABEL_MODELS:
-        raise ValueError(f"label_model must be one of {LABEL_MODELS}, got {label_model!r}.")
-    wrapper, maps = _WRAPPED_LABEL_MODELS[label_model]
-    if kwargs.get("out_channels", N_CLASSES) != N_CLASSES:
-        raise ValueError(
-            f"label_model={label_model!r} gives the {N_CLASSES} classes from {maps} maps and "
-            "sets the network's out_channels itself; got "
-            f"module__out_channels={kwargs['out_channels']!r}: leave it out."
-        )
-    return wrapper(network(**{**kwargs, "out_channels": maps}))
+    if label_model == "summed_masks":
+        if kwargs.get("out_channels", N_CLASSES) != N_CLASSES:
+            raise ValueError(
+                f"label_model='summed_masks' gives the {N_CLASSES} classes from {MASK_MAPS} "
+                "mask maps and sets the network's out_channels itself; got "
+                f"module__out_channels={kwargs['out_channels']!r}: leave it out."
+            )
+        return SummedMasks(network(**{**kwargs, "out_channels": MASK_MAPS}))
+    raise ValueError(f"label_model must be one of {LABEL_MODELS}, got {label_model!r}.")

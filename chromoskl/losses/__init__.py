@@ -32,8 +32,6 @@ of a deeply supervised network, with weights that ``criterion__weights`` can sea
 Two wrappers change which chromosome the loss calls A, for ``ChromosomeSegmenter(ab_loss=...)``:
 :class:`SwapInvariantLoss` (``_swap``) takes the better of the two namings per image, and
 :class:`OrientationOrderLoss` (``_orientation``) names them by their axes' order.
-:class:`NamedAndSeparatedLoss` trains a network with a head of each kind, for
-``ChromosomeSegmenter(label_model="named_and_separated")``.
 
 ``LOSSES`` maps registry names to classes; :func:`resolve_criterion` turns a name or a class
 into a class.
@@ -63,7 +61,6 @@ from ._modules import (
     labels_already_checked,
     resolve_criterion,
 )
-from ._named_and_separated import NamedAndSeparatedLoss, named_and_separated
 from ._orientation import OrientationOrderLoss, axis_angles, orientation_order, orientation_ordered
 from ._swap import SwapInvariantLoss, swap_chromosomes, swap_invariant
 
@@ -92,8 +89,6 @@ __all__ = [
     "DeepSupervisionLoss",
     "loss_over_heads",
     "SwapInvariantLoss",
-    "NamedAndSeparatedLoss",
-    "named_and_separated",
     "swap_chromosomes",
     "swap_invariant",
     "OrientationOrderLoss",
