@@ -219,6 +219,12 @@ RECIPES = {
     "bf16_cl_all_crop0_swap_invariant_edge4_narrow16_shift1": {
         **BOXES_EDGE, **SWAP_INVARIANT, "module__channels": [16, 16, 32, 64, 128],
         "augment": "shift1"},
+    "bf16_cl_all_crop0_edge4_narrow16_shift1_start1": {
+        **BOXES_EDGE, "module__channels": [16, 16, 32, 64, 128], "augment": "shift1",
+        "random_state": 1},
+    "bf16_cl_all_crop0_swap_invariant_edge4_narrow16_shift1_start1": {
+        **BOXES_EDGE, **SWAP_INVARIANT, "module__channels": [16, 16, 32, 64, 128],
+        "augment": "shift1", "random_state": 1},
     "swap_invariant": {"ab_loss": "swap_invariant", "ab_decoding": "area"},
     "area": {"ab_decoding": "area"},
     "papers": {"lr": 1e-3, "lr_schedule": None, "criterion": "ce", "batch_size": 32},
