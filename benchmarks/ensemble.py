@@ -17,7 +17,9 @@ is decoded as the first model decodes (``labels_from_proba``).
 With ``--compose`` and two models, the first model's background, overlap and "one
 chromosome" probabilities are kept, and the second divides "one chromosome" between A and B
 in the proportion of its own A and B: for a first model that finds the overlap best and
-names A and B badly, such as one trained with ``ab_loss="orientation"`` (session 43).
+names A and B badly, such as one trained with ``ab_loss="orientation"`` (session 43), or
+with fixed labels on unseen pairs (session 50). "composed on the mean" takes the background,
+overlap and A + B from the mean of the two instead.
 
 Command (from the repository root, after ``pip install .``)::
 
@@ -107,10 +109,15 @@ def main(argv=None):
         if len(models) != 2:
             parser.error("--compose takes exactly two models")
         started = time.monotonic()
-        composed = compose_probabilities(*(model.predict_proba(images) for model in models))
+        first, second = (model.predict_proba(images) for model in models)
+        composed = compose_probabilities(first, second)
         results["composed"] = {**scored(labels, models[1].labels_from_proba(composed)),
                                "predict_s": round(time.monotonic() - started, 1)}
         print("composed", json.dumps(results["composed"]))
+        # the same with background, overlap and A + B from the mean of the two
+        composed = compose_probabilities((first + second) / 2, second)
+        results["composed on the mean"] = scored(labels, models[1].labels_from_proba(composed))
+        print("composed on the mean", json.dumps(results["composed on the mean"]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
               "tta": args.tta, "ab_decoding": args.ab_decoding, "scores": results}
     if args.out:
