@@ -115,7 +115,7 @@ def main(argv=None):
                                "predict_s": round(time.monotonic() - started, 1)}
         print("composed", json.dumps(results["composed"]))
         # the same with background, overlap and A + B from the mean of the two
-        composed = compose_probabilities((first + second) / 2, second)
+        composed = compose_probabilities(ensemble.mean_proba((first, second)), second)
         results["composed on the mean"] = scored(labels, models[1].labels_from_proba(composed))
         print("composed on the mean", json.dumps(results["composed on the mean"]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
