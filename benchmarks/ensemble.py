@@ -19,7 +19,9 @@ chromosome" probabilities are kept, and the second divides "one chromosome" betw
 in the proportion of its own A and B: for a first model that finds the overlap best and
 names A and B badly, such as one trained with ``ab_loss="orientation"`` (session 43), or
 with fixed labels on unseen pairs (session 50). "composed on the mean" takes the background,
-overlap and A + B from the mean of the two instead.
+overlap and A + B from the mean of the two instead. Both are
+``SegmenterEnsemble(ab_names_from=...)`` of the two models (``weights=[1, 0]`` for the first),
+scored from one prediction of each model (their ``predict_s``).
 
 Command (from the repository root, after ``pip install .``)::
 
@@ -40,7 +42,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from score_model import DEFAULT_DATA, SCORES  # the sibling script's (run from benchmarks/)
 
@@ -54,15 +55,6 @@ from chromoskl.splits import holdout_indices
 def scored(labels, predicted) -> dict:
     scores = segmentation_scores(labels, predicted)
     return {k: round(scores[k], 4) for k in SCORES}
-
-
-def compose_probabilities(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Class probabilities (n, 4, H, W): background, overlap and A + B from ``first``, A and
-    B in the proportion of ``second``'s A and B."""
-    single = first[:, 1] + first[:, 2]
-    a_b = second[:, 1] + second[:, 2]
-    share_a = np.divide(second[:, 1], a_b, out=np.full_like(a_b, 0.5), where=a_b > 0)
-    return np.stack([first[:, 0], single * share_a, single * (1 - share_a), first[:, 3]], axis=1)
 
 
 def main(argv=None):
@@ -109,15 +101,15 @@ def main(argv=None):
         if len(models) != 2:
             parser.error("--compose takes exactly two models")
         started = time.monotonic()
-        first, second = (model.predict_proba(images) for model in models)
-        composed = compose_probabilities(first, second)
-        results["composed"] = {**scored(labels, models[1].labels_from_proba(composed)),
-                               "predict_s": round(time.monotonic() - started, 1)}
-        print("composed", json.dumps(results["composed"]))
-        # the same with background, overlap and A + B from the mean of the two
-        composed = compose_probabilities(ensemble.mean_proba((first, second)), second)
-        results["composed on the mean"] = scored(labels, models[1].labels_from_proba(composed))
-        print("composed on the mean", json.dumps(results["composed on the mean"]))
+        probas = [model.predict_proba(images) for model in models]
+        predict_s = round(time.monotonic() - started, 1)
+        # weights [1, 0]: the first model's background, overlap and A + B; None: the mean's
+        for row, weights in (("composed", [1, 0]), ("composed on the mean", None)):
+            composed = SegmenterEnsemble.from_fitted(list(ensemble.named_estimators_.items()),
+                                                     weights=weights, ab_names_from="m1")
+            results[row] = {**scored(labels, composed.labels_from_proba(
+                composed.combined_proba(probas))), "predict_s": predict_s}
+            print(row, json.dumps(results[row]))
     report = {"split": kind, "labels": args.labels, "n_test": int(len(test)),
               "tta": args.tta, "ab_decoding": args.ab_decoding, "scores": results}
     if args.out:

@@ -28,6 +28,10 @@ def add_ensemble_parser(commands) -> None:
                         help="two or more model files written by chromoskl train")
     parser.add_argument("--weights", type=float, nargs="+",
                         help="one non-negative weight per model for the mean (default: equal)")
+    parser.add_argument("--ab-names-from", type=int, metavar="K",
+                        help="the K-th model (1 = the first) names A and B: the average "
+                        "decides the background, the overlap and where one chromosome lies "
+                        "alone, that model which of the two it is, and it decodes")
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
 
 
@@ -46,9 +50,15 @@ def run_ensemble(args: argparse.Namespace) -> int:
     for path in args.models:
         if not path.is_file():
             raise UsageError(f"no such model file: {path}")
+    if args.ab_names_from is not None and not 1 <= args.ab_names_from <= len(args.models):
+        raise UsageError(f"--ab-names-from {args.ab_names_from}: give a number from 1 to "
+                         f"{len(args.models)}, the position of a model")
     names = [f"m{i}" for i in range(len(args.models))]
+    naming = None if args.ab_names_from is None else names[args.ab_names_from - 1]
     members = [(name, ChromosomeSegmenter.load(path)) for name, path in zip(names, args.models)]
-    SegmenterEnsemble.from_fitted(members, weights=args.weights).save(args.out)
+    SegmenterEnsemble.from_fitted(members, weights=args.weights,
+                                  ab_names_from=naming).save(args.out)
     joined = ", ".join(f"{name} = {path}" for name, path in zip(names, args.models))
-    print(f"chromoskl: wrote {args.out}, the mean of {len(members)} models ({joined})")
+    named = "" if naming is None else f"; {naming} names A and B"
+    print(f"chromoskl: wrote {args.out}, the mean of {len(members)} models ({joined}){named}")
     return 0

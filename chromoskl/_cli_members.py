@@ -22,8 +22,8 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-__all__ = ["PER_MEMBER_FLAGS", "fit_member", "member_checkpoints", "member_seeds",
-           "member_settings", "predict_and_score_members", "train_members"]
+__all__ = ["PER_MEMBER_FLAGS", "checked_naming_member", "fit_member", "member_checkpoints",
+           "member_seeds", "member_settings", "predict_and_score_members", "train_members"]
 
 
 def member_seeds(first: int, count: int) -> list[int]:
@@ -65,6 +65,28 @@ def member_settings(settings: dict, count: int) -> list[dict]:
     return members
 
 
+def checked_naming_member(ab_names_from: int | None, count: int) -> int | None:
+    """The position (from 0) of the member that ``--ab-names-from`` (counted from 1) names,
+    or None where it was not given.
+
+    Raises
+    ------
+    UsageError
+        If there is no such member among ``count``.
+    """
+    from ._cli_support import UsageError
+
+    if ab_names_from is None:
+        return None
+    if count < 2:
+        raise UsageError("--ab-names-from chooses one of several members: give --members 2 "
+                         "or more")
+    if ab_names_from > count:
+        raise UsageError(f"--ab-names-from {ab_names_from}: there are {count} members; give "
+                         f"a number from 1 to {count}")
+    return ab_names_from - 1
+
+
 def member_checkpoints(out: Path, seeds: list[int]) -> list[Path]:
     """One checkpoint file per member, named by its random start (``checkpoint.pt`` for a
     single network, as before members existed)."""
@@ -102,9 +124,9 @@ def train_members(segmenters, checkpoints, X, y, *, resume: bool, max_epochs: in
 def predict_and_score_members(ensemble, X, y):
     """The ensemble's labels for ``X``, and each member's own held-out scores beside them.
 
-    Each member predicts once; its probabilities are scored alone, then added into the mean,
-    so the members' scores cost no second prediction. Returns ``(labels, {name: scores})``,
-    the labels those of ``ensemble.predict(X)``.
+    Each member predicts once; its probabilities are scored alone, then added into the mean
+    (``SegmenterEnsemble.combined_proba``), so the members' scores cost no second prediction.
+    Returns ``(labels, {name: scores})``, the labels those of ``ensemble.predict(X)``.
     """
     from .metrics import segmentation_scores
 
@@ -116,5 +138,5 @@ def predict_and_score_members(ensemble, X, y):
             member_scores[name] = segmentation_scores(y, member.labels_from_proba(proba))
             yield proba
 
-    mean = ensemble.mean_proba(scored(ensemble.member_proba(X)))
-    return ensemble.labels_from_proba(mean), member_scores
+    combined = ensemble.combined_proba(scored(ensemble.member_proba(X)))
+    return ensemble.labels_from_proba(combined), member_scores

@@ -307,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "side, one process each with its share of the CPU threads, each for "
                        "the whole --max-minutes, and save one model that averages them "
                        "(training curves: the first member's)")
+    train.add_argument("--ab-names-from", type=_positive_int, metavar="K",
+                       help="with --members: the K-th member (1 = the first) names A and B "
+                       "for the saved model. The average decides the background, the overlap "
+                       "and where one chromosome lies alone; that member decides which of the "
+                       "two it is, and its --ab-decoding decodes. E.g. --members 2 --ab-loss "
+                       "fixed swap_invariant --ab-decoding network area --ab-names-from 2")
     train.add_argument("--out", type=Path, default=Path(DEFAULT_OUT))
     train.add_argument("--resume", action="store_true",
                        help="continue the run whose checkpoint is in --out")
@@ -403,6 +409,7 @@ def _holdout(data, *, test_size, split, seed):
 def _train(args) -> int:
     from . import ChromosomeSegmenter
     from ._cli_members import (
+        checked_naming_member,
         fit_member,
         member_checkpoints,
         member_seeds,
@@ -424,6 +431,7 @@ def _train(args) -> int:
     checkpoints = member_checkpoints(args.out, seeds)
     settings = _training_settings(args)
     members = member_settings(settings, args.members)  # checked before the data loads
+    naming_member = checked_naming_member(args.ab_names_from, args.members)
     if args.resume and not any(path.is_file() for path in checkpoints):
         raise UsageError(f"--resume: no checkpoint at {checkpoints[0]}"
                          + (" nor of the other members" if args.members > 1 else ""))
@@ -466,7 +474,12 @@ def _train(args) -> int:
                                  max_epochs=settings["epochs"], groups=groups)
         if interrupt.seen:
             raise KeyboardInterrupt
-        seg = SegmenterEnsemble.from_fitted([(f"start{s}", m) for s, m in zip(seeds, segs)])
+        names = [f"start{seed}" for seed in seeds]
+        seg = SegmenterEnsemble.from_fitted(
+            list(zip(names, segs)),
+            ab_names_from=None if naming_member is None else names[naming_member])
+        if naming_member is not None:
+            print(f"chromoskl: member {names[naming_member]} names A and B", flush=True)
         for seed, member in zip(seeds, segs):
             print(f"chromoskl: member start{seed}: {len(member.history_)} epochs", flush=True)
     fit_seconds = time.perf_counter() - started
@@ -506,6 +519,7 @@ def _train(args) -> int:
     }
     if member_scores is not None:  # what the averaging gave: each member's own scores
         report["members_test"] = member_scores
+        report["ab_names_from"] = seg.ab_names_from
     (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     show = np.linspace(0, len(test) - 1, num=min(6, len(test))).astype(int)
     plot_predictions(

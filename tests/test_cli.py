@@ -111,6 +111,27 @@ def test_members_may_differ_in_how_they_name_a_and_b(tmp_path):
     assert not np.array_equal(mixed.estimators_[1].labels_from_proba(mean), mean.argmax(axis=1))
 
 
+def test_a_member_named_on_the_command_line_names_a_and_b_of_the_saved_model(tmp_path, capsys):
+    from chromoskl.ensemble import load_segmenter
+
+    out = tmp_path / "named"
+    assert main(["train", *SMALL, "--members", "2", "--ab-loss", "fixed", "swap_invariant",
+                 "--ab-decoding", "network", "area", "--ab-names-from", "2",
+                 "--out", str(out)]) == 0
+    assert "member start1 names A and B" in capsys.readouterr().out
+    report = json.loads((out / "metrics.json").read_text())
+    named = load_segmenter(out / "model.pt")
+    assert report["ab_names_from"] == named.ab_names_from == "start1"
+    X_test, y_test = small_hold_out(report)
+    # the held-out scores are those of the saved model, which decodes as start1 (by area)
+    labels = named.predict(X_test)
+    assert report["test"] == pytest.approx(segmentation_scores(y_test, labels), nan_ok=True)
+    proba = named.predict_proba(X_test)
+    np.testing.assert_array_equal(labels, named.estimators_[1].labels_from_proba(proba))
+    assert report["members_test"]["start1"] == pytest.approx(
+        segmentation_scores(y_test, named.estimators_[1].predict(X_test)), nan_ok=True)
+
+
 @pytest.mark.parametrize("flags, expected", [
     (["--ab-loss", "fixed"], ("fixed", "area")),
     (["--ab-loss", "fixed", "--ab-decoding", "network"], ("fixed", "network")),

@@ -203,3 +203,14 @@ def test_one_value_per_member_or_one_for_all(tmp_path, capsys, flags, told):
     error = _one_error_line(capsys)
     assert told in error and "one per member" in error
     assert not any(tmp_path.iterdir())  # told before any data was made or trained on
+
+
+@pytest.mark.parametrize("flags, told", [
+    (["--ab-names-from", "1"], "chooses one of several members: give --members 2 or more"),
+    (["--members", "2", "--ab-names-from", "3"],
+     "--ab-names-from 3: there are 2 members; give a number from 1 to 2"),
+])
+def test_the_naming_member_must_be_one_of_the_members(tmp_path, capsys, flags, told):
+    assert main(["train", *SMALL, *flags, "--out", str(tmp_path)]) == 2
+    assert told in _one_error_line(capsys)
+    assert not any(tmp_path.iterdir())

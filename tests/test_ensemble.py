@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from chromoskl import ChromosomeSegmenter
 from chromoskl.cli import main
 from chromoskl.datasets import make_metaphase
-from chromoskl.ensemble import SegmenterEnsemble, load_segmenter
+from chromoskl.ensemble import SegmenterEnsemble, a_share, load_segmenter, shared_out
 
 from .test_estimator import tiny, toy_data
 
@@ -66,6 +66,72 @@ def test_each_members_own_probabilities_come_one_at_a_time_and_make_the_mean(fit
         fitted.mean_proba([proba])
     with pytest.raises(ValueError, match="more than 2 probability arrays for 2 members"):
         fitted.mean_proba([proba] * 3)
+
+
+def test_sharing_out_keeps_background_overlap_and_the_single_chromosome_total():
+    proba = np.array([[0.1, 0.3, 0.1, 0.5], [0.6, 0.0, 0.0, 0.4]], np.float32).T[None, :, :, None]
+    namer = np.array([[0.0, 0.2, 0.6, 0.2], [1.0, 0.0, 0.0, 0.0]], np.float32).T[None, :, :, None]
+    share = a_share(namer)
+    np.testing.assert_allclose(share[0, :, 0], [0.25, 0.5])  # 0.2 / 0.8; none at all: half
+    shared = shared_out(proba.copy(), share)
+    np.testing.assert_allclose(shared[0, :, :, 0].T, [[0.1, 0.1, 0.3, 0.5],
+                                                      [0.6, 0.0, 0.0, 0.4]], atol=1e-7)
+
+
+def test_a_named_member_names_a_and_b_of_the_weighted_mean(fitted, data):
+    X, _ = data
+    first, second = fitted.estimators_
+    mean = fitted.predict_proba(X)
+    named = SegmenterEnsemble.from_fitted(list(fitted.named_estimators_.items()),
+                                          weights=[3, 1], ab_names_from="start1")
+    proba = named.predict_proba(X)
+    assert proba.dtype == np.float32 and proba.shape == mean.shape
+    # background, overlap and A + B are the mean's; A's share of A + B is start1's
+    np.testing.assert_allclose(proba[:, [0, 3]], mean[:, [0, 3]], atol=1e-6)
+    np.testing.assert_allclose(proba[:, 1] + proba[:, 2], mean[:, 1] + mean[:, 2], atol=1e-6)
+    own = second.predict_proba(X)
+    single = own[:, 1] + own[:, 2]
+    where = single > 1e-3
+    np.testing.assert_allclose((proba[:, 1] / (proba[:, 1] + proba[:, 2]))[where],
+                               (own[:, 1] / single)[where], atol=1e-4)
+    assert np.abs(proba - mean).max() > 0.01  # start0's share was another
+    # decoded as start1 decodes (by area), which the first member's decoding is not
+    np.testing.assert_array_equal(named.predict(X), second.labels_from_proba(proba))
+    assert second.ab_decoding == "area" and first.ab_decoding != "area"
+    # the mean and the naming are from one prediction of each member, as predict_proba
+    np.testing.assert_array_equal(
+        named.combined_proba(p for _, p in named.member_proba(X)), proba)
+    # weights [1, 0]: one member's overlap, the other's names
+    alone = SegmenterEnsemble.from_fitted(list(fitted.named_estimators_.items()),
+                                          weights=[1, 0], ab_names_from="start1")
+    np.testing.assert_allclose(alone.predict_proba(X)[:, 3], first.predict_proba(X)[:, 3])
+
+
+def test_the_naming_member_is_checked_before_training_and_kept_in_the_model_file(
+        fitted, data, tmp_path):
+    members = [("a", MustNotTrain()), ("b", MustNotTrain())]
+    with pytest.raises(ValueError, match=r"ab_names_from must be None or the name of a member, "
+                                         r"one of \['a', 'b'\]; got 'c'"):
+        SegmenterEnsemble(members, ab_names_from="c").fit(*data)
+    with pytest.raises(ValueError, match="ab_names_from must be"):
+        SegmenterEnsemble.from_fitted(list(fitted.named_estimators_.items()), ab_names_from=1)
+    ensemble = SegmenterEnsemble(two_members(), ab_names_from="start1")
+    assert clone(ensemble).ab_names_from == "start1"
+    assert ensemble.set_params(ab_names_from=None).get_params()["ab_names_from"] is None
+    assert "ab_names_from" not in repr(ensemble)
+
+    named = SegmenterEnsemble.from_fitted(list(fitted.named_estimators_.items()),
+                                          ab_names_from="start1")
+    path = tmp_path / "named.pt"
+    named.save(path)
+    loaded = load_segmenter(path)
+    assert loaded.ab_names_from == "start1" and "ab_names_from='start1'" in repr(loaded)
+    np.testing.assert_array_equal(loaded.predict_proba(data[0]), named.predict_proba(data[0]))
+    # a file written before ab_names_from existed is the plain mean
+    payload = torch.load(path, weights_only=True)
+    del payload["ab_names_from"]
+    torch.save(payload, path)
+    assert SegmenterEnsemble.load(path).ab_names_from is None
 
 
 def test_fit_trains_clones_and_leaves_the_given_members_unfitted(data):
@@ -269,6 +335,14 @@ def test_the_command_joins_models_that_every_command_then_reads(tiny_segmenter_f
     assert "overlap_iou" in capsys.readouterr().out
 
 
+def test_the_command_names_a_model_to_name_a_and_b(tiny_segmenter_file, tmp_path, capsys):
+    joined = tmp_path / "joined.pt"
+    assert main(["ensemble", str(tiny_segmenter_file), str(tiny_segmenter_file),
+                 "--ab-names-from", "2", "--out", str(joined)]) == 0
+    assert "m1 names A and B" in capsys.readouterr().out
+    assert load_segmenter(joined).ab_names_from == "m1"
+
+
 def test_an_ensemble_is_not_exported_and_the_command_says_what_to_do(fitted, tmp_path,
                                                                      capsys):
     path = tmp_path / "ensemble.pt"
@@ -283,6 +357,8 @@ def test_an_ensemble_is_not_exported_and_the_command_says_what_to_do(fitted, tmp
     ([], "two or more model files"),
     (["SECOND", "--weights", "1"], "one number per model"),
     (["missing.pt"], "no such model file"),
+    (["SECOND", "--ab-names-from", "3"], "give a number from 1 to 2, the position of a model"),
+    (["SECOND", "--ab-names-from", "0"], "give a number from 1 to 2, the position of a model"),
 ])
 def test_bad_join_arguments_give_one_line(tiny_segmenter_file, tmp_path, capsys, extra,
                                           message):
