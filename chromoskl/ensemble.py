@@ -41,7 +41,7 @@ from ._model_file import (
 from ._persistence import atomic_torch_save
 from .classes import labels_to_instances
 
-__all__ = ["SegmenterEnsemble", "load_segmenter"]
+__all__ = ["SegmenterEnsemble", "a_share", "load_segmenter", "shared_out"]
 
 _OWN_PARAMS = ("estimators", "weights", "n_jobs", "ab_names_from")
 
@@ -357,7 +357,7 @@ class SegmenterEnsemble(BaseEstimator):
 
     def score(self, X, y):
         """Overlap-class IoU pooled over every pixel of every image, as
-        ``ChromosomeSegmenter.score`` (the argmax of the mean probabilities)."""
+        ``ChromosomeSegmenter.score`` (the argmax of :meth:`predict_proba`)."""
         from ._segmenter_params import proba_overlap_iou
 
         return proba_overlap_iou(self.predict_proba(X), y)
