@@ -195,8 +195,9 @@ RECIPES = {
         "augment": "shift1", "ema": 0.9995, "callbacks__lr_schedule__final_div_factor": 0.4},
     # at 2 hours the shift recipe fits its own training images only to 0.972 (session 35):
     # capacity where it is cheap, at the lowest resolutions. Widths 128 and 256 at the two
-    # deepest levels (3.5x the parameters, about 0.72x the training steps per second), and a
-    # fifth pooling with width 256 below the recipe's levels (3.9x, about 0.78x)
+    # deepest levels (3.5x the parameters), and a fifth pooling with width 256 below the
+    # recipe's levels (3.9x). At 115 minutes: 0.75x and 0.68x the images/s, 0.0012 lower
+    # each (RESULTS.md, session 52)
     "bf16_cl_all_crop0_edge4_raw_deepwide_shift1": {
         **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 128, 256],
         "augment": "shift1"},
