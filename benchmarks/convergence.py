@@ -205,9 +205,10 @@ RECIPES = {
         **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128, 256],
         "augment": "shift1"},
     # ... capacity did not pay, and the curve is flat over the last 30 minutes: more steps
-    # instead, at little cost in images per second at one thread. Batch 16 at 115 minutes:
-    # 0.85x the images/s, 0.9622 and 0.9612 from two starts against batch 32's 0.9625 and
-    # 0.9619 (RESULTS.md, session 53); batch 8 trains 0.75x the images/s of batch 32
+    # instead (one per 16 images), if one thread keeps its images per second. Batch 16 at
+    # 115 minutes: 0.85x the images/s, 0.9622 and 0.9612 from two starts against batch
+    # 32's 0.9625 and 0.9619 (RESULTS.md, session 53); batch 8 trains 0.75x the images/s
+    # of batch 32
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch16": {
         **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
         "augment": "shift1", "batch_size": 16},
