@@ -61,6 +61,11 @@ BOXES = {"precision": "bf16", "channels_last": True, "train_split": None, "conte
 SWAP_INVARIANT = {"ab_loss": "swap_invariant", "ab_decoding": "area"}
 #: The boxes with Dice + cross-entropy that weighs the edges between A, B and the overlap 4 times.
 BOXES_EDGE = {**BOXES, "criterion": "dice_edge_ce"}
+#: The 2-hour shift recipe (sessions 35-37): the narrow network (16-16-32-64-128) on the raw
+#: labels, trained on one-pixel shifts; the recipes named ``..._raw_narrow16_shift1_...``
+#: change one lever of it.
+RAW_NARROW_SHIFT = {**BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
+                    "augment": "shift1"}
 #: Each recipe is the base with one lever changed.
 RECIPES = {
     "onecycle": {},
@@ -168,13 +173,10 @@ RECIPES = {
     # the narrow network trained on each image at one of its 9 whole-pixel shifts (by at most
     # one pixel) drawn per batch: new pooling phases of every placement, where the flips and
     # turns of the dihedral recipe also changed the framing
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1": {**BOXES_EDGE, "labels": "raw",
-                                                    "module__channels": [16, 16, 32, 64, 128],
-                                                    "augment": "shift1"},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1": RAW_NARROW_SHIFT,
     # the same augmentation for the other members of session 33's ensemble, and a second start
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_start1": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "random_state": 1},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_start1": {**RAW_NARROW_SHIFT,
+                                                           "random_state": 1},
     "bf16_cl_all_crop0_edge4_raw_full32_shift1": {**BOXES_EDGE, "labels": "raw",
                                                   "module__channels": [32, 16, 32, 64, 128],
                                                   "augment": "shift1"},
@@ -182,17 +184,14 @@ RECIPES = {
     # the raw labels are the sum of two rotated masks, A's 0/1 and B's 0/1/2 (Pommier's
     # generator): the network predicts the two masks' values and the classes are their sum
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_summed": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "label_model": "summed_masks"},
+        **RAW_NARROW_SHIFT, "label_model": "summed_masks"},
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_summed_start1": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "label_model": "summed_masks", "random_state": 1},
+        **RAW_NARROW_SHIFT, "label_model": "summed_masks", "random_state": 1},
     # the 2-hour shift-trained network's curve was flat and noisy over its last 25 minutes:
     # with a moving average of the weights and a rate that stops at lr / 10 (session 25's
     # +0.002 at 27.5 minutes, one run)
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_ema_floor": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "ema": 0.9995, "callbacks__lr_schedule__final_div_factor": 0.4},
+        **RAW_NARROW_SHIFT, "ema": 0.9995, "callbacks__lr_schedule__final_div_factor": 0.4},
     # at 2 hours the shift recipe fits its own training images only to 0.972 (session 35):
     # capacity where it is cheap, at the lowest resolutions. Widths 128 and 256 at the two
     # deepest levels (3.5x the parameters), and a fifth pooling with width 256 below the
@@ -209,34 +208,28 @@ RECIPES = {
     # 115 minutes: 0.85x the images/s, 0.9622 and 0.9612 from two starts against batch
     # 32's 0.9625 and 0.9619 (RESULTS.md, session 53); batch 8 trains 0.75x the images/s
     # of batch 32
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch16": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "batch_size": 16},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch16": {**RAW_NARROW_SHIFT,
+                                                            "batch_size": 16},
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch16_start1": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "batch_size": 16, "random_state": 1},
-    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch8": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "batch_size": 8},
+        **RAW_NARROW_SHIFT, "batch_size": 16, "random_state": 1},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch8": {**RAW_NARROW_SHIFT,
+                                                           "batch_size": 8},
     # ARMS Net's adaptive bottleneck (AMAC then ASSP; Wang et al. 2021, 3.2) on the narrow
     # network, with U-Net's plain skips: Table 5 puts its largest step there (UNet (R) 96.77 %
     # to UNet (AR) 98.29 %), while the Res Paths cost half the images/s on a CPU
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_amac_assp": {
-        **BOXES_EDGE, "labels": "raw", "module__channels": [16, 16, 32, 64, 128],
-        "augment": "shift1", "arch": "arms", "module__skip": "plain",
+        **RAW_NARROW_SHIFT, "arch": "arms", "module__skip": "plain",
         "module__bottleneck": ("amac", "assp")},
     # ... and in `chromoskl train --data`'s recipe (swap-invariant loss, area decoding)
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16": {
         **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
         "module__channels": [16, 16, 32, 64, 128]},
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16_shift1": {
-        **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
-        "module__channels": [16, 16, 32, 64, 128], "augment": "shift1"},
+        **RAW_NARROW_SHIFT, **SWAP_INVARIANT},
     # ... from another random start: with the start1 recipes above, every pair of a fixed and
     # a swap-invariant member, two of each, for the mixed ensembles
     "bf16_cl_all_crop0_swap_invariant_edge4_raw_narrow16_shift1_start1": {
-        **BOXES_EDGE, **SWAP_INVARIANT, "labels": "raw",
-        "module__channels": [16, 16, 32, 64, 128], "augment": "shift1", "random_state": 1},
+        **RAW_NARROW_SHIFT, **SWAP_INVARIANT, "random_state": 1},
     # the fixed-label and the swap-invariant recipe on the loader's default labels (cleaned:
     # B's rim is not called A, and A is the smaller chromosome), for item 4 on them
     "bf16_cl_all_crop0_edge4_narrow16_shift1": {
