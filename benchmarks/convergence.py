@@ -44,6 +44,7 @@ from chromoskl.augmentation import Augmenter  # noqa: E402
 from chromoskl.averaging import WeightAveraging  # noqa: E402
 from chromoskl.datasets import load_overlapping_chromosomes  # noqa: E402
 from chromoskl.metrics import segmentation_scores  # noqa: E402
+from chromoskl.sampling import LossProportionalSampling  # noqa: E402
 from chromoskl.splits import holdout_indices  # noqa: E402
 
 DEFAULT_DATA = (
@@ -214,6 +215,13 @@ RECIPES = {
         **RAW_NARROW_SHIFT, "batch_size": 16, "random_state": 1},
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_batch8": {**RAW_NARROW_SHIFT,
                                                            "batch_size": 8},
+    # ... or the same steps spent more on the images the network still gets wrong: from the
+    # second epoch, half of each epoch's draws (or a quarter) in proportion to each image's
+    # last training loss (chromoskl.sampling)
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_hard": {**RAW_NARROW_SHIFT,
+                                                          "hard_sampling": 0.5},
+    "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_hard_quarter": {**RAW_NARROW_SHIFT,
+                                                                  "hard_sampling": 0.75},
     # ARMS Net's adaptive bottleneck (AMAC then ASSP; Wang et al. 2021, 3.2) on the narrow
     # network, with U-Net's plain skips: Table 5 puts its largest step there (UNet (R) 96.77 %
     # to UNet (AR) 98.29 %), while the Res Paths cost half the images/s on a CPU
@@ -322,6 +330,9 @@ def run_recipe(name, data, split, args):
     callbacks = []
     if "ema" in estimator_params:
         callbacks.append(("ema", WeightAveraging(decay=estimator_params.pop("ema"))))
+    if "hard_sampling" in estimator_params:  # the uniform share of the draws
+        callbacks.append(("hard_sampling", LossProportionalSampling(
+            uniform_share=estimator_params.pop("hard_sampling"))))
     train, test, kind = holdout_indices(len(data.images), data.groups, kind=split,
                                         random_state=args.seed)
     rng = np.random.default_rng(args.seed)
@@ -352,7 +363,7 @@ def run_recipe(name, data, split, args):
         extra["test_tta"] = _scored(seg, data.images[test], labels[test], tta=args.tta)
         extra["tta"] = args.tta
         extra["tta_predict_s"] = round(time.monotonic() - started, 1)
-    if callbacks:  # the moving average is in the network: score its last own weights too
+    if "ema" in dict(callbacks):  # the average is in the network: score its last weights too
         seg.module_.load_state_dict(dict(seg.callbacks_)["ema"].last_weights_)
         seg.box_norm_stats_ = seg._statistics_per_box_size(data.images[train])
         if args.save_models:  # a second model of the same run, for ensemble.py

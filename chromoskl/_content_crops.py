@@ -110,7 +110,10 @@ class ContentCropBatches:
 
     The crops are cut once, here. Every pass yields each image once; with ``shuffle`` the
     images are shuffled within each size and the batches of all sizes are then shuffled
-    together, from ``generator``.
+    together, from ``generator``. With ``sample_weights`` set (and ``shuffle``), a pass
+    instead draws as many images as there are, with replacement, each with probability
+    proportional to its weight (:class:`chromoskl.sampling.LossProportionalSampling` sets
+    them), and batches the drawn images by size.
 
     Parameters
     ----------
@@ -124,6 +127,11 @@ class ContentCropBatches:
 
     Attributes
     ----------
+    sample_weights : Tensor (n,) or None
+        Unnormalised probabilities of drawing each image (by its index in ``X``); None draws
+        every image once per pass.
+    last_indices : Tensor of int64 or None
+        The indices in ``X`` of the images of the batch yielded last.
     label_counts_outside : Tensor of int64 or None
         Pixels of each label value that lie outside every box (all zero when the boxes hold
         every labelled pixel, as in Pommier's pairs); None without labels. Prediction calls
@@ -136,6 +144,9 @@ class ContentCropBatches:
         self.shuffle = shuffle
         self.generator = generator
         self.groups = []
+        self.group_indices = []
+        self.sample_weights = None
+        self.last_indices = None
         self.label_counts_outside = None
         if y is not None:
             self.label_counts_outside = torch.bincount(y.reshape(-1).long().cpu())
@@ -149,15 +160,22 @@ class ContentCropBatches:
                 self.label_counts_outside -= inside
                 labels = labels.to(device)
             self.groups.append((images, labels))
+            self.group_indices.append(index)
 
     def __len__(self):
         return sum(math.ceil(len(images) / self.batch_size) for images, _ in self.groups)
 
     def __iter__(self):
+        drawn = self._drawn_per_group() if self.shuffle else None
         batches = []
         for group, (images, _) in enumerate(self.groups):
-            n = len(images)
-            order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+            if drawn is not None:
+                order = drawn[group]
+            elif self.shuffle:
+                order = torch.randperm(len(images), generator=self.generator)
+            else:
+                order = None
+            n = len(images) if order is None else len(order)
             for start in range(0, n, self.batch_size):
                 index = (slice(start, start + self.batch_size) if order is None
                          else order[start : start + self.batch_size])
@@ -166,9 +184,30 @@ class ContentCropBatches:
             batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
         for group, index in batches:
             images, labels = self.groups[group]
+            self.last_indices = self.group_indices[group][index]
             if not isinstance(index, slice):
                 index = index.to(images.device)
             yield images[index], (labels[index] if labels is not None else None)
+
+    def _drawn_per_group(self):
+        """With ``sample_weights``: for each size, the positions in its group of the images
+        drawn for this pass (as many draws in all as images, with replacement)."""
+        if self.sample_weights is None:
+            return None
+        weights = torch.as_tensor(self.sample_weights, dtype=torch.float64).cpu()
+        n = sum(len(index) for index in self.group_indices)
+        if weights.shape != (n,) or not torch.isfinite(weights).all() or (weights < 0).any() \
+                or weights.sum() <= 0:
+            raise ValueError(f"sample_weights must be {n} finite, non-negative numbers, not all "
+                             f"zero (one per training image); got shape {tuple(weights.shape)}")
+        draws = torch.multinomial(weights, n, replacement=True, generator=self.generator)
+        group_of = torch.empty(n, dtype=torch.long)
+        position_of = torch.empty(n, dtype=torch.long)
+        for group, index in enumerate(self.group_indices):
+            group_of[index] = group
+            position_of[index] = torch.arange(len(index))
+        return [position_of[draws[group_of[draws] == group]]
+                for group in range(len(self.groups))]
 
 
 def proba_by_content(images: np.ndarray, boxes: np.ndarray, predict_crops) -> np.ndarray:

@@ -335,7 +335,12 @@ class ChromosomeSegmenter(
             return loss_over_heads(self.criterion_, y_pred, y_true, self.deep_supervision_weights)
 
     def train_step_single(self, batch, **fit_params):
-        """One training step; the batch is augmented on the device first when asked."""
+        """One training step; the batch is augmented on the device first when asked.
+
+        Returns skorch's ``loss`` and ``y_pred``, and ``y_true``: the labels the loss was
+        computed against (augmented with the images), which callbacks' ``on_batch_end``
+        receives with them.
+        """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         if self.augment_ is not None:
@@ -345,7 +350,7 @@ class ChromosomeSegmenter(
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        return {"loss": loss, "y_pred": y_pred, "y_true": yi}
 
     # ------------------------------------------------------------------ persistence
 
