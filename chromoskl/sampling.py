@@ -22,6 +22,8 @@ import torch
 from skorch.callbacks import Callback
 
 from ._content_crops import ContentCropBatches
+from .losses._orientation import orientation_order
+from .losses._swap import swap_chromosomes
 
 __all__ = ["LossProportionalSampling"]
 
@@ -33,7 +35,10 @@ class LossProportionalSampling(Callback):
     ``uniform_share / n + (1 - uniform_share) * loss_i / sum(loss)``, ``n`` draws per epoch
     with replacement, where ``loss_i`` is the per-pixel mean cross-entropy of the network's
     class probabilities against the image's (augmented) labels, the last time the image was
-    trained on. The first epoch draws every image once, as without the callback.
+    trained on (against the labels the network is trained to: with ``ab_loss="swap_invariant"``
+    the smaller of the losses against the labels and against them with A and B exchanged;
+    with ``"orientation"``, the labels named by their axes' order). The first epoch draws
+    every image once, as without the callback.
 
     It works on the estimator's content-crop batches (``content_margin`` set, training on
     tensors); any other training iterator raises a ``ValueError`` at the first epoch.
@@ -97,8 +102,13 @@ class LossProportionalSampling(Callback):
         with torch.no_grad():
             proba = net._get_predict_nonlinearity()(final.detach().float())
             labels = torch.as_tensor(y_true, device=proba.device).long()
-            picked = proba.gather(1, labels[:, None]).clamp_min(1e-6)
-            losses = -picked.log().flatten(1).mean(dim=1).cpu()
+            if net.ab_loss == "orientation":  # the labels the network is trained to
+                labels = orientation_order(labels)
+            losses = _image_cross_entropy(proba, labels)
+            if net.ab_loss == "swap_invariant":  # either naming of A and B is right
+                losses = torch.minimum(losses, _image_cross_entropy(proba,
+                                                                    swap_chromosomes(labels)))
+        losses = losses.cpu()
         # an image drawn twice in one batch keeps one of its (equal) losses
         self.image_losses_[self.batches_.last_indices] = losses
 
@@ -106,3 +116,9 @@ class LossProportionalSampling(Callback):
         if self.batches_ is not None:
             self.batches_.sample_weights = None
         self.batches_ = None
+
+
+def _image_cross_entropy(proba, labels):
+    """Each image's mean pixel cross-entropy, from class probabilities (n, K, H, W)."""
+    picked = proba.gather(1, labels[:, None]).clamp_min(1e-6)
+    return -picked.log().flatten(1).mean(dim=1)

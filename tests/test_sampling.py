@@ -3,6 +3,8 @@ the weights from each image's last training loss."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -123,3 +125,25 @@ def test_uniform_share_outside_the_unit_interval_is_refused():
     seg = tiny(content_margin=0, callbacks=[("sampling", LossProportionalSampling(1.5))])
     with pytest.raises(ValueError, match=r"uniform_share must lie in \[0, 1\]"):
         seg.fit(X, y)
+
+
+@pytest.mark.parametrize("ab_loss, low", [("fixed", False), ("swap_invariant", True)])
+def test_a_prediction_with_a_and_b_exchanged_is_hard_only_where_the_naming_is_fixed(ab_loss,
+                                                                                     low):
+    from types import SimpleNamespace
+
+    labels = torch.tensor([[[0, 1], [2, 3]]])
+    exchanged = torch.tensor([[[0, 2], [1, 3]]])
+    logits = 10.0 * torch.nn.functional.one_hot(exchanged, 4).permute(0, 3, 1, 2).float()
+    net = SimpleNamespace(ab_loss=ab_loss,
+                          _get_predict_nonlinearity=lambda: lambda x: x.softmax(dim=1))
+    sampling = LossProportionalSampling().initialize()
+    sampling.image_losses_ = torch.full((3,), float("nan"))
+    sampling.batches_ = SimpleNamespace(last_indices=torch.tensor([2]))
+    sampling.on_batch_end(net, training=True, y_pred=logits, y_true=labels)
+    loss = float(sampling.image_losses_[2])
+    assert torch.isnan(sampling.image_losses_[:2]).all()
+    # a pixel named right costs log(1 + 3 e^-10) nats, one named wrong 10 more
+    right = math.log(1 + 3 * math.exp(-10))
+    expected = right if low else (2 * right + 2 * (10 + right)) / 4
+    assert loss == pytest.approx(expected, rel=0.01)
