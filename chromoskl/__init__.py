@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from ._device import DeviceWarning  # noqa: E402
 from ._intensity import IntensityWarning  # noqa: E402
 from ._limits import ResourceLimitError  # noqa: E402
+from ._precision import PrecisionWarning  # noqa: E402
 from .architectures import create_model  # noqa: E402
 from .ensemble import SegmenterEnsemble  # noqa: E402
 from .estimator import ChromosomeSegmenter  # noqa: E402
@@ -18,6 +19,7 @@ __all__ = [
     "ChromosomeClassifier",
     "ChromosomeSegmenter",
     "DeviceWarning",
+    "PrecisionWarning",
     "IntensityWarning",
     "ResourceLimitError",
     "SegmenterEnsemble",

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 
 import torch
 
 PRECISIONS = (None, "bf16", "auto")
+
+
+class PrecisionWarning(UserWarning):
+    """A precision was asked for where the device runs it slowly (bfloat16 on a CPU without
+    bfloat16 instructions)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +34,20 @@ def cpu_has_native_bf16() -> bool:
 
 def resolve_precision(precision, device: str):
     """``"auto"`` becomes ``"bf16"`` where bfloat16 is fast (a CUDA device that supports it,
-    or a CPU with bfloat16 instructions), else None (float32); others pass."""
+    or a CPU with bfloat16 instructions), else None (float32); others pass.
+
+    ``"bf16"`` on a CPU without bfloat16 instructions passes with a
+    :class:`PrecisionWarning`: torch emulates it there, many times slower than float32.
+    """
+    if precision == "bf16" and torch.device(device).type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "precision='bf16' on a CPU without bfloat16 instructions (AVX512-BF16 or "
+            "AMX-BF16): torch emulates bfloat16 there, and a U-Net trained about 23 times "
+            "fewer images per second than in float32 on a 2-core AVX2 CPU "
+            "(benchmarks/RESULTS.md). Use precision='auto' (bfloat16 only where it is fast) "
+            "or None (float32).",
+            PrecisionWarning, stacklevel=3,
+        )
     if precision != "auto":
         return precision
     kind = torch.device(device).type

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
+from chromoskl import PrecisionWarning
 from chromoskl.augmentation import Augmenter
 from chromoskl.metrics import SCORERS, overlap_iou
 from chromoskl.splits import ValidationSplit
@@ -149,6 +152,7 @@ def test_data_recipe_on_cuda_in_bf16_predicts_float32(data):
     assert np.isfinite(seg.history[:, "train_loss"]).all()
 
 
+@pytest.mark.filterwarnings("ignore::chromoskl.PrecisionWarning")  # emulated on some CPUs
 def test_bf16_and_channels_last_train_and_predict_float32(data):
     X, y = data
     plain = tiny(max_epochs=2, batch_size=4).fit(X, y)
@@ -200,5 +204,21 @@ def test_auto_precision_takes_bf16_only_where_it_is_native(data, monkeypatch):
     assert _precision.resolve_precision("auto", "cpu") is None
     seg = tiny(precision="auto").fit(X, y)
     assert seg.precision_ is None and seg.get_params()["precision"] == "auto"
-    assert _precision.resolve_precision("bf16", "cpu") == "bf16"
+    with pytest.warns(PrecisionWarning, match="precision='auto'"):
+        assert _precision.resolve_precision("bf16", "cpu") == "bf16"
     assert _precision.resolve_precision(None, "cuda") is None
+
+
+def test_bf16_asked_for_on_a_cpu_that_emulates_it_warns_once_per_fit(data, monkeypatch):
+    from chromoskl import _precision
+
+    X, y = data
+    monkeypatch.setattr(_precision, "cpu_has_native_bf16", lambda: False)
+    with pytest.warns(PrecisionWarning, match="without bfloat16 instructions") as caught:
+        tiny(precision="bf16").fit(X, y)
+    assert sum(issubclass(w.category, PrecisionWarning) for w in caught) == 1
+    monkeypatch.setattr(_precision, "cpu_has_native_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        tiny(precision="bf16").fit(X, y)
+        tiny(precision="auto").fit(X, y)
