@@ -126,8 +126,9 @@ class ChromosomeSegmenter(
         in float32). For GPUs, and CPUs with bfloat16 instructions (AVX512-BF16, AMX), where
         it can triple the images per second (``benchmarks/RESULTS.md``); elsewhere torch
         emulates it, many times slower than float32, and ``fit`` warns
-        (:class:`~chromoskl.PrecisionWarning`). ``"auto"`` takes bf16 where it is fast, else float32 (the
-        choice is ``precision_``). float16 is not offered because it needs loss scaling.
+        (:class:`~chromoskl.PrecisionWarning`). ``"auto"`` takes bf16 where it is fast,
+        else float32 (the choice is ``precision_``). float16 is not offered because it needs
+        loss scaling.
     channels_last : bool, default=False
         Keep the network's weights and inputs in the channels-last memory format.
     ab_loss : {"fixed", "swap_invariant", "orientation"}, default="fixed"
