@@ -45,7 +45,7 @@ def resolve_precision(precision, device: str):
             "AMX-BF16): torch emulates bfloat16 there, and a U-Net trained about 23 times "
             "fewer images per second than in float32 on a 2-core AVX2 CPU "
             "(benchmarks/RESULTS.md). Use precision='auto' (bfloat16 only where it is fast) "
-            "or None (float32).",
+            "or None (float32); on the command line, --precision auto or fp32.",
             PrecisionWarning, stacklevel=3,
         )
     if precision != "auto":

@@ -409,6 +409,16 @@ def test_the_recipe_follows_the_precision_training_runs_in(data, precision, epoc
     assert settings["batch_size"] == (32 if data else 8)
 
 
+def test_bf16_on_a_cpu_that_emulates_it_is_one_warning_line(tmp_path, capsys, monkeypatch):
+    from chromoskl import _precision
+
+    monkeypatch.setattr(_precision, "cpu_has_native_bf16", lambda: False)
+    assert main(["train", *SMALL, "--precision", "bf16", "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("chromoskl: warning: precision='bf16' on a CPU without bfloat16") == 1
+    assert "--precision auto or fp32" in err and "Traceback" not in err
+
+
 def test_content_margin_none_runs_whole_images(tmp_path):
     out = tmp_path / "whole"
     assert main(["train", *SMALL, "--content-margin", "none", "--out", str(out)]) == 0
