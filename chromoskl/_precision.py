@@ -34,11 +34,20 @@ def cpu_has_native_bf16() -> bool:
 
 def resolve_precision(precision, device: str):
     """``"auto"`` becomes ``"bf16"`` where bfloat16 is fast (a CUDA device that supports it,
-    or a CPU with bfloat16 instructions), else None (float32); others pass.
+    or a CPU with bfloat16 instructions), else None (float32); others pass."""
+    if precision != "auto":
+        return precision
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else None
+    if kind == "cpu":
+        return "bf16" if cpu_has_native_bf16() else None
+    return None
 
-    ``"bf16"`` on a CPU without bfloat16 instructions passes with a
-    :class:`PrecisionWarning`: torch emulates it there, many times slower than float32.
-    """
+
+def warn_if_emulated(precision, device: str) -> None:
+    """A :class:`PrecisionWarning` when ``precision`` is ``"bf16"`` on a CPU without bfloat16
+    instructions: torch emulates it there, many times slower than float32."""
     if precision == "bf16" and torch.device(device).type == "cpu" and not cpu_has_native_bf16():
         warnings.warn(
             "precision='bf16' on a CPU without bfloat16 instructions (AVX512-BF16 or "
@@ -48,11 +57,3 @@ def resolve_precision(precision, device: str):
             "or None (float32); on the command line, --precision auto or fp32.",
             PrecisionWarning, stacklevel=3,
         )
-    if precision != "auto":
-        return precision
-    kind = torch.device(device).type
-    if kind == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else None
-    if kind == "cpu":
-        return "bf16" if cpu_has_native_bf16() else None
-    return None

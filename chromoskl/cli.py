@@ -192,11 +192,9 @@ def _training_settings(args) -> dict:
     by every flag that was given."""
     from ._cli_members import PER_MEMBER_FLAGS
     from ._device import resolve_device
-    from ._precision import PrecisionWarning, resolve_precision
+    from ._precision import resolve_precision
 
-    with warnings.catch_warnings():  # the segmenter's fit gives this warning, once
-        warnings.simplefilter("ignore", PrecisionWarning)
-        precision = resolve_precision(_segmenter_precision(args), resolve_device(args.device))
+    precision = resolve_precision(_segmenter_precision(args), resolve_device(args.device))
     recipe = recipe_for("generated" if args.data is None else "file", precision)
     settings = {
         name: recipe[name] if getattr(args, name) is None else getattr(args, name)

@@ -23,7 +23,7 @@ from ._device import AutoDevice
 from ._inference import PaddedInference
 from ._limits import check_network_size
 from ._model_file import segmenter_from_file, write_model_file
-from ._precision import resolve_precision
+from ._precision import resolve_precision, warn_if_emulated
 from ._segmenter_params import arch_name, check_segmenter_params, n_classes, segmenter_callbacks
 from ._training_loop import BudgetedTraining
 from .architectures import create_network
@@ -274,6 +274,7 @@ class ChromosomeSegmenter(
         check_segmenter_params(self)
         self._resolve_device()
         self.precision_ = resolve_precision(self.precision, self.device_)
+        warn_if_emulated(self.precision_, self.device_)
         seed, self.shuffle_generator_ = None, None
         if self.random_state is not None:
             seed = int(check_random_state(self.random_state).randint(2**31 - 1))

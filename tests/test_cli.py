@@ -394,7 +394,6 @@ def test_the_file_recipes_channels_yield_to_a_size_asked_for(module, expected):
     assert _training_settings(args)["module"] == expected
 
 
-@pytest.mark.filterwarnings("ignore::chromoskl.PrecisionWarning")  # bf16 on any CPU here
 @pytest.mark.parametrize("data, precision, epochs", [
     ([], "fp32", 6),
     ([], "bf16", 8),

@@ -204,8 +204,9 @@ def test_auto_precision_takes_bf16_only_where_it_is_native(data, monkeypatch):
     assert _precision.resolve_precision("auto", "cpu") is None
     seg = tiny(precision="auto").fit(X, y)
     assert seg.precision_ is None and seg.get_params()["precision"] == "auto"
+    assert _precision.resolve_precision("bf16", "cpu") == "bf16"
     with pytest.warns(PrecisionWarning, match="precision='auto'"):
-        assert _precision.resolve_precision("bf16", "cpu") == "bf16"
+        _precision.warn_if_emulated("bf16", "cpu")
     assert _precision.resolve_precision(None, "cuda") is None
 
 
