@@ -127,6 +127,8 @@ class ContentCropBatches:
 
     Attributes
     ----------
+    n_images : int
+        The number of images, ``len(X)``.
     sample_weights : Tensor (n,) or None
         Unnormalised probabilities of drawing each image (by its index in ``X``); None draws
         every image once per pass.
@@ -143,6 +145,7 @@ class ContentCropBatches:
         self.batch_size = max(int(batch_size), 1)
         self.shuffle = shuffle
         self.generator = generator
+        self.n_images = len(X)
         self.groups = []
         self.group_indices = []
         self.sample_weights = None
@@ -195,7 +198,7 @@ class ContentCropBatches:
         if self.sample_weights is None:
             return None
         weights = torch.as_tensor(self.sample_weights, dtype=torch.float64).cpu()
-        n = sum(len(index) for index in self.group_indices)
+        n = self.n_images
         if weights.shape != (n,) or not torch.isfinite(weights).all() or (weights < 0).any() \
                 or weights.sum() <= 0:
             raise ValueError(f"sample_weights must be {n} finite, non-negative numbers, not all "

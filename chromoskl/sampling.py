@@ -27,7 +27,7 @@ from skorch.callbacks import Callback
 
 from ._content_crops import ContentCropBatches
 from .losses._orientation import orientation_order
-from .losses._swap import swap_chromosomes
+from .losses._swap import image_cross_entropy, swap_chromosomes
 
 __all__ = ["LossProportionalSampling"]
 
@@ -80,7 +80,7 @@ class LossProportionalSampling(Callback):
                 "set content_margin (for example content_margin=0) and pass arrays, not a "
                 f"Dataset; got a training iterator of type {type(batches).__name__}"
             )
-        n = sum(len(index) for index in batches.group_indices)
+        n = batches.n_images
         if self.image_losses_ is None or len(self.image_losses_) != n:
             self.image_losses_ = torch.full((n,), float("nan"))
         self.batches_ = batches
@@ -108,10 +108,11 @@ class LossProportionalSampling(Callback):
             labels = torch.as_tensor(y_true, device=proba.device).long()
             if net.ab_loss == "orientation":  # the labels the network is trained to
                 labels = orientation_order(labels)
-            losses = _image_cross_entropy(proba, labels)
+            log_probs = proba.clamp_min(1e-6).log()
+            losses = image_cross_entropy(log_probs, labels)
             if net.ab_loss == "swap_invariant":  # either naming of A and B is right
-                losses = torch.minimum(losses, _image_cross_entropy(proba,
-                                                                    swap_chromosomes(labels)))
+                losses = torch.minimum(losses, image_cross_entropy(log_probs,
+                                                                   swap_chromosomes(labels)))
         losses = losses.cpu()
         # an image drawn twice in one batch keeps one of its (equal) losses
         self.image_losses_[self.batches_.last_indices] = losses
@@ -120,9 +121,3 @@ class LossProportionalSampling(Callback):
         if self.batches_ is not None:
             self.batches_.sample_weights = None
         self.batches_ = None
-
-
-def _image_cross_entropy(proba, labels):
-    """Each image's mean pixel cross-entropy, from class probabilities (n, K, H, W)."""
-    picked = proba.gather(1, labels[:, None]).clamp_min(1e-6)
-    return -picked.log().flatten(1).mean(dim=1)

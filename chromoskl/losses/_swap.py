@@ -15,7 +15,7 @@ from torch import nn
 from ..classes import CHROMOSOME_A, CHROMOSOME_B
 from ._deep_supervision import wrap_each_map
 
-__all__ = ["SwapInvariantLoss", "swap_chromosomes", "swap_invariant"]
+__all__ = ["SwapInvariantLoss", "image_cross_entropy", "swap_chromosomes", "swap_invariant"]
 
 
 def swap_chromosomes(labels: torch.Tensor) -> torch.Tensor:
@@ -24,6 +24,12 @@ def swap_chromosomes(labels: torch.Tensor) -> torch.Tensor:
     swapped[labels == CHROMOSOME_A] = CHROMOSOME_B
     swapped[labels == CHROMOSOME_B] = CHROMOSOME_A
     return swapped
+
+
+def image_cross_entropy(log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each image's mean pixel cross-entropy, (n,), from log-probabilities (n, K, H, W) and
+    integer labels (n, H, W)."""
+    return -log_probs.gather(1, labels.long().unsqueeze(1)).mean(dim=(1, 2, 3))
 
 
 class SwapInvariantLoss(nn.Module):
@@ -53,8 +59,8 @@ class SwapInvariantLoss(nn.Module):
         with torch.no_grad():
             log_probs = F.log_softmax(y_pred.detach().float(), dim=1)
             swapped = swap_chromosomes(y_true)
-            as_given = -log_probs.gather(1, y_true.long().unsqueeze(1)).mean(dim=(1, 2, 3))
-            exchanged = -log_probs.gather(1, swapped.long().unsqueeze(1)).mean(dim=(1, 2, 3))
+            as_given = image_cross_entropy(log_probs, y_true)
+            exchanged = image_cross_entropy(log_probs, swapped)
             use_swapped = (exchanged < as_given).view(-1, 1, 1)
             target = torch.where(use_swapped, swapped, y_true)
         return self.loss(y_pred, target)
