@@ -223,8 +223,9 @@ RECIPES = {
                                                           "hard_sampling": 0.5},
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_hard_quarter": {**RAW_NARROW_SHIFT,
                                                                   "hard_sampling": 0.75},
-    # decoupled weight decay (Loshchilov & Hutter 2019), untried at long budgets: session 24
-    # named it among the regularisers left, and only an 8-minute run tried it (session 19)
+    # decoupled weight decay (Loshchilov & Hutter 2019), which session 24 named among the
+    # regularisers left: 0.0013 above Adam at 70 minutes, within run-to-run differences
+    # (benchmarks/RESULTS.md, session 55)
     "bf16_cl_all_crop0_edge4_raw_narrow16_shift1_adamw": {
         **RAW_NARROW_SHIFT, "optimizer": "adamw", "optimizer__weight_decay": 1e-2},
     # ARMS Net's adaptive bottleneck (AMAC then ASSP; Wang et al. 2021, 3.2) on the narrow
