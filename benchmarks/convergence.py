@@ -42,6 +42,7 @@ from skorch.callbacks import Callback  # noqa: E402
 from chromoskl import ChromosomeSegmenter  # noqa: E402
 from chromoskl.augmentation import Augmenter  # noqa: E402
 from chromoskl.averaging import WeightAveraging  # noqa: E402
+from chromoskl.cli import AUGMENTATIONS  # noqa: E402
 from chromoskl.datasets import load_overlapping_chromosomes  # noqa: E402
 from chromoskl.metrics import segmentation_scores  # noqa: E402
 from chromoskl.sampling import LossProportionalSampling  # noqa: E402
@@ -331,13 +332,14 @@ def run_recipe(name, data, split, args):
     labels = data.labels
     if estimator_params.pop("labels", "cleaned") == "raw":
         labels = data.raw_labels
-    if estimator_params.get("augment") == "dihedral":
-        estimator_params["augment"] = Augmenter(hflip=0.5, vflip=0.5, rot90=0.5,
+    augment = str(estimator_params.get("augment"))
+    if augment == "dihedral":
+        estimator_params["augment"] = Augmenter(**AUGMENTATIONS["dihedral"],
                                                 random_state=args.seed)
-    if str(estimator_params.get("augment")).startswith("shift"):  # "shift1", "shift2": reach
+    if augment.startswith("shift"):  # "shift1", "shift2": the CLI's shifts, of that reach
         estimator_params["augment"] = Augmenter(
-            hflip=0, vflip=0, rot90=0, shift=1.0,
-            shift_pixels=int(estimator_params["augment"][len("shift"):]), random_state=args.seed)
+            **{**AUGMENTATIONS["shifts"], "shift_pixels": int(augment[len("shift"):])},
+            random_state=args.seed)
     if "optimizer" in estimator_params:  # a name in RECIPES, so that results stay JSON
         estimator_params["optimizer"] = OPTIMIZERS[estimator_params["optimizer"]]
     callbacks = []
